@@ -1,0 +1,1 @@
+"""Verbatim's Discord front end."""

@@ -1,0 +1,303 @@
+"""The `verbatim` command: everything the bot does, from a terminal.
+
+Argument parsing and error mapping only; the work is in the engine. A user mistake is one line
+on standard error and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import datetime as dt
+import difflib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from embeddings.errors import UnknownDocumentError, VerbatimError
+from embeddings.search import Filters, clean_question
+from embeddings.settings import Settings, load_settings
+
+log = logging.getLogger("verbatim")
+
+
+def parse_date_bound(value: str, *, end: bool) -> dt.date:
+    """YYYY, YYYY-MM or YYYY-MM-DD; a partial date covers its whole year or month."""
+    parts = value.strip().split("-")
+    try:
+        if len(parts) == 1:
+            year = int(parts[0])
+            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+        if len(parts) == 2:
+            year, month = int(parts[0]), int(parts[1])
+            return dt.date(year, month, calendar.monthrange(year, month)[1] if end else 1)
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise VerbatimError(f"{value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    since = parse_date_bound(args.since, end=False) if args.since else None
+    until = parse_date_bound(args.until, end=True) if args.until else None
+    if since and until and since > until:
+        raise VerbatimError(f"--since {since} is after --until {until}")
+    return Filters(
+        documents=frozenset(args.doc or ()),
+        speaker=args.speaker or "",
+        venue=args.venue or "",
+        since=since,
+        until=until,
+    )
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+    p.add_argument("--speaker", help="speaker or organisation contains this text")
+    p.add_argument("--venue", help="venue contains this text")
+    p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
+    p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verbatim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--corpus", type=Path, help="statements folder (default: $VERBATIM_CORPUS or corpus)")
+    parser.add_argument("--index", type=Path, help="index folder (default: $VERBATIM_INDEX or .index)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("index", help="build or update the index after adding statements")
+    p = sub.add_parser("ask", help="answer a question with quotes and citations")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=3, help="how many passages (1-10, default 3)")
+    _add_filters(p)
+
+    p = sub.add_parser("search", help="machine-readable search (one JSON object per question)")
+    p.add_argument("question", nargs="?", help="omit to read one question per line from standard input")
+    p.add_argument("--json", action="store_true", help="JSON output (the only format; accepted for clarity)")
+    p.add_argument("--k", type=int, default=3, help="how many passages (1-10, default 3)")
+    _add_filters(p)
+
+    sub.add_parser("sources", help="list the documents with their metadata")
+    p = sub.add_parser("source", help="show a document's full text with paragraph numbers")
+    p.add_argument("doc_id")
+    p.add_argument("--paragraph", type=int, help="only this paragraph")
+
+    p = sub.add_parser("eval", help="retrieval quality on a question file (JSON lines)")
+    p.add_argument("questions", type=Path)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--verbose-rows", action="store_true", help="one line per question")
+
+    sub.add_parser("chat", help="a terminal conversation that answers like the bot")
+    sub.add_parser("run", help="start the Discord bot (or offer the console without a token)")
+    p = sub.add_parser("sync", help="publish the slash commands globally (deliberate; takes up to an hour)")
+    p.add_argument("--guild", type=int, help="sync to this guild only instead")
+    return parser
+
+
+def _check_k(k: int) -> int:
+    if not 1 <= k <= 10:
+        raise VerbatimError(f"--k must be between 1 and 10, not {k}")
+    return k
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    quiet_libraries()
+    try:
+        settings = load_settings()
+        if args.corpus:
+            settings = _with(settings, corpus_dir=args.corpus)
+        if args.index:
+            settings = _with(settings, index_dir=args.index)
+        handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
+        return handler(args, settings)
+    except VerbatimError as exc:
+        print(f"verbatim: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def quiet_libraries() -> None:
+    """bm25s and transformers print their own debug lines and loading bars; a user wants answers."""
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    for name in ("bm25s", "sentence_transformers", "transformers", "faiss"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _with(settings: Settings, **changes: object) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _notice(message: str) -> None:
+    print(f"verbatim: {message}", file=sys.stderr)
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from embeddings.engine import open_engine
+
+    return open_engine(settings.corpus_dir, settings.index_dir, on_notice=_notice, progress=sys.stderr.isatty())
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.engine import rebuild
+
+    corpus, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty())
+    for issue in corpus.issues:
+        print(f"skipped {issue}", file=sys.stderr)
+    print(report.summary())
+    return 1 if corpus.issues else 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.render import render_answer
+
+    k, filters = _check_k(args.k), filters_from(args)
+    clean_question(args.question)
+    engine = _engine(settings)
+    answer = engine.search(args.question, k=k, filters=filters)
+    print(render_answer(answer, engine.corpus, color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    k, filters = _check_k(args.k), filters_from(args)
+    if args.question is not None:
+        clean_question(args.question)
+    engine = _engine(settings)
+    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        if args.question is None and not question.strip():
+            continue
+        try:
+            payload = engine.search(question, k=k, filters=filters).to_json()
+        except VerbatimError as exc:
+            if args.question is not None:
+                raise
+            payload = {"question": question, "answered": False, "results": [], "error": str(exc)}
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.engine import load_checked_corpus
+
+    corpus = load_checked_corpus(settings.corpus_dir)
+    for doc in sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id)):
+        print(f"{doc.doc_id}  {doc.date.isoformat()}  {doc.title}")
+        print(f"    {doc.speaker} · {doc.venue}" + (f" · {doc.symbol}" if doc.symbol else ""))
+    for issue in corpus.issues:
+        print(f"skipped {issue}", file=sys.stderr)
+    return 0
+
+
+def find_document(corpus_ids: Sequence[str], doc_id: str) -> str:
+    """The id itself, or an error naming the closest ids: never a path on disk."""
+    if doc_id in corpus_ids:
+        return doc_id
+    close = difflib.get_close_matches(doc_id, corpus_ids, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `verbatim sources` lists them"
+    raise UnknownDocumentError(f"no document {doc_id!r} in the corpus{hint}")
+
+
+def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.chunking import paragraphs
+    from embeddings.engine import load_checked_corpus
+    from embeddings.render import render_source
+
+    corpus = load_checked_corpus(settings.corpus_dir)
+    doc = corpus.documents[find_document(list(corpus.documents), args.doc_id)]
+    paras = paragraphs(doc.text)
+    if args.paragraph is not None and not 1 <= args.paragraph <= len(paras):
+        raise UnknownDocumentError(f"{doc.doc_id} has paragraphs 1 to {len(paras)}, not {args.paragraph}")
+    print(render_source(doc, paras, args.paragraph))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.evaluation import evaluate, load_questions
+
+    questions = load_questions(args.questions)
+    engine = _engine(settings)
+    report = evaluate(questions, lambda q: engine.search(q, k=10))
+    metrics = report.metrics()
+    if args.verbose_rows:
+        for row in report.rows:
+            print(json.dumps(row))
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.render import render_answer
+
+    engine = _engine(settings)
+    print(f"Verbatim console: {len(engine.corpus)} statements. Ask a question; an empty line or Ctrl-D ends.")
+    color = sys.stdout.isatty()
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            answer = engine.search(question, k=3)
+        except VerbatimError as exc:
+            print(f"verbatim> {exc}")
+            continue
+        print(render_answer(answer, engine.corpus, color=color))
+        print()
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.discord_token:
+        print(
+            "No Discord token: set DISCORD_TOKEN in .env (see README.md, 'Running the bot on Discord').\n"
+            "Meanwhile, here is the console, which answers exactly as the bot does:\n",
+            file=sys.stderr,
+        )
+        return cmd_chat(args, settings)
+    from bot.runner import run_bot
+
+    return run_bot(settings)
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import sync_commands
+
+    return sync_commands(settings, guild_id=args.guild)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "search": cmd_search,
+    "sources": cmd_sources,
+    "source": cmd_source,
+    "eval": cmd_eval,
+    "chat": cmd_chat,
+    "run": cmd_run,
+    "sync": cmd_sync,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""Reading statements from the corpus folder.
+
+A statement is a UTF-8 text file with a small front-matter header (``key: value`` lines between two
+``---`` lines) above the text. Everything after the closing ``---`` line is the document text, kept
+byte for byte: quotes are sliced from it by offsets, so nothing here may normalise it.
+
+A broken file never stops the others from loading: each problem is collected as a
+:class:`CorpusIssue` naming the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embeddings.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("title", "speaker", "venue", "date")
+OPTIONAL_FIELDS = ("id", "organisation", "source", "symbol", "note", "kind")
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_KEY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s?(.*)$")
+DELIMITER = "---"
+CORPUS_SUFFIX = ".txt"
+
+
+@dataclass(frozen=True)
+class CorpusIssue:
+    """One reason a file was not indexed, precise enough to fix it without guessing."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A statement: its metadata and its exact text."""
+
+    doc_id: str
+    title: str
+    speaker: str
+    venue: str
+    date: dt.date
+    text: str
+    path: str
+    organisation: str = ""
+    source: str = ""
+    symbol: str = ""
+    note: str = ""
+    kind: str = ""
+    body_offset: int = 0
+    """Character offset of the text inside the file, so an editor can jump to a quote."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything a result shows changes: the text or any metadata field."""
+        h = hashlib.sha256()
+        for part in (
+            self.doc_id,
+            self.title,
+            self.speaker,
+            self.venue,
+            self.date.isoformat(),
+            self.organisation,
+            self.source,
+            self.symbol,
+            self.note,
+            self.kind,
+            self.text,
+        ):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()
+
+    def metadata(self) -> dict[str, str]:
+        """The header fields as strings, for listings and JSON."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "speaker": self.speaker,
+            "organisation": self.organisation,
+            "venue": self.venue,
+            "date": self.date.isoformat(),
+            "source": self.source,
+            "symbol": self.symbol,
+            "note": self.note,
+            "kind": self.kind,
+        }
+
+
+def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusIssue:
+    """Parse one file's bytes; return the document or the first problem found."""
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return CorpusIssue(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    if content.startswith("\ufeff"):
+        return CorpusIssue(path, 1, "starts with a byte-order mark; save the file as UTF-8 without BOM")
+    lines = content.split("\n")
+    if not lines or lines[0].rstrip("\r") != DELIMITER:
+        return CorpusIssue(path, 1, f"missing header: the first line must be '{DELIMITER}'")
+    fields: dict[str, str] = {}
+    offset = len(lines[0]) + 1
+    for number, line in enumerate(lines[1:], start=2):
+        offset += len(line) + 1
+        stripped = line.rstrip("\r")
+        if stripped == DELIMITER:
+            break
+        if not stripped.strip():
+            continue
+        match = _KEY_RE.match(stripped)
+        if match is None:
+            return CorpusIssue(path, number, f"header line is not 'key: value': {stripped[:60]!r}")
+        key, value = match.group(1).lower(), match.group(2).strip()
+        if key not in KNOWN_FIELDS:
+            known = ", ".join(sorted(KNOWN_FIELDS))
+            return CorpusIssue(path, number, f"unknown header field '{key}' (known fields: {known})")
+        if key in fields:
+            return CorpusIssue(path, number, f"header field '{key}' appears twice")
+        if not value:
+            return CorpusIssue(path, number, f"header field '{key}' is empty")
+        fields[key] = value
+    else:
+        return CorpusIssue(path, len(lines), f"header is never closed: add a line '{DELIMITER}' after it")
+    header_end_line = number
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        return CorpusIssue(path, header_end_line, f"missing required field(s): {', '.join(missing)}")
+    date_line = _line_of(lines, "date", header_end_line)
+    try:
+        date = dt.date.fromisoformat(fields["date"])
+    except ValueError:
+        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD")
+    doc_id = fields.get("id", default_id)
+    if not DOC_ID_RE.match(doc_id):
+        return CorpusIssue(
+            path,
+            _line_of(lines, "id", header_end_line) if "id" in fields else 1,
+            f"document id {doc_id!r} must be letters, digits, '.', '_' or '-' (at most 128)",
+        )
+    text = content[offset:] if offset <= len(content) else ""
+    if not text.strip():
+        return CorpusIssue(path, header_end_line + 1, "the statement has no text below the header")
+    return Document(
+        doc_id=doc_id,
+        title=fields["title"],
+        speaker=fields["speaker"],
+        venue=fields["venue"],
+        date=date,
+        text=text,
+        path=path,
+        organisation=fields.get("organisation", ""),
+        source=fields.get("source", ""),
+        symbol=fields.get("symbol", ""),
+        note=fields.get("note", ""),
+        kind=fields.get("kind", ""),
+        body_offset=offset,
+    )
+
+
+def _line_of(lines: list[str], key: str, limit: int) -> int:
+    for number, line in enumerate(lines[:limit], start=1):
+        if line.lower().startswith(key + ":") or line.lower().startswith(key + " "):
+            return number
+    return 1
+
+
+@dataclass
+class Corpus:
+    """The valid documents of a folder, in a stable order, and what was wrong with the rest."""
+
+    root: Path
+    documents: dict[str, Document]
+    issues: list[CorpusIssue]
+
+    def get(self, doc_id: str) -> Document | None:
+        return self.documents.get(doc_id)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __iter__(self) -> Iterable[Document]:  # type: ignore[override]
+        return iter(self.documents.values())
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Statement files below root, sorted so ids and order never depend on the file system."""
+    return sorted(p for p in root.rglob(f"*{CORPUS_SUFFIX}") if p.is_file() and not _hidden(p, root))
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Load every statement below root; a bad file is reported and skipped, never fatal."""
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {root} does not exist")
+    documents: dict[str, Document] = {}
+    issues: list[CorpusIssue] = []
+    for path in corpus_files(root):
+        rel = str(path.relative_to(root))
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            issues.append(CorpusIssue(rel, 0, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        parsed = parse_document(raw, rel, default_id=path.stem)
+        if isinstance(parsed, CorpusIssue):
+            issues.append(parsed)
+            continue
+        if parsed.doc_id in documents:
+            first = documents[parsed.doc_id].path
+            issues.append(CorpusIssue(rel, 1, f"duplicate document id {parsed.doc_id!r} (already used by {first})"))
+            continue
+        documents[parsed.doc_id] = parsed
+    for issue in issues:
+        log.warning("skipped %s", issue)
+    return Corpus(root=root, documents=documents, issues=issues)

