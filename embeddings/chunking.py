@@ -255,14 +255,7 @@ def _chunks_for_group(text: str, group: list[Paragraph], count: TokenCounter, li
             continue
         for span in sentences(text, para.start, para.end):
             spans.extend(_split_long_sentence(text, span, count, limit))
-    if count(text[spans[0][0] : spans[-1][1]]) > limit and len(group) > 1:
-        # The short lead-in paragraphs made the group too long: give each paragraph its own chunks.
-        out: list[Chunk] = []
-        for para in group:
-            if not para.formulaic:
-                out.extend(_chunks_for_group(text, [para], count, limit))
-        return out
-    out = []
+    out: list[Chunk] = []
     for win in windows(text, spans, count, limit):
         first = _paragraph_of(group, win[0][0])
         last = _paragraph_of(group, win[-1][1] - 1)

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,8 +105,8 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return CorpusIssue(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        return CorpusIssue(path, bad_line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
     if content.startswith("\ufeff"):
         return CorpusIssue(path, 1, "starts with a byte-order mark; save the file as UTF-8 without BOM")
     lines = content.split("\n")
@@ -192,7 +192,7 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.documents)
 
-    def __iter__(self) -> Iterable[Document]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Document]:
         return iter(self.documents.values())
 
 

@@ -29,16 +29,23 @@ def load_checked_corpus(corpus_dir: Path) -> Corpus:
     return corpus
 
 
-def rebuild(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *,
-            progress: bool = False) -> tuple[Corpus, UpdateReport]:
+def rebuild(
+    corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *, progress: bool = False
+) -> tuple[Corpus, UpdateReport]:
     corpus = load_checked_corpus(corpus_dir)
     report = update_index(index_dir, corpus, embedder or SentenceTransformerEmbedder(), progress=progress)
     return corpus, report
 
 
-def open_engine(corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *,
-                auto_update: bool = True, on_notice: Callable[[str], None] = log.warning,
-                progress: bool = False) -> SearchEngine:
+def open_engine(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder | None = None,
+    *,
+    auto_update: bool = True,
+    on_notice: Callable[[str], None] = log.warning,
+    progress: bool = False,
+) -> SearchEngine:
     """An engine over a fresh index; builds or updates the index first when allowed to."""
     embedder = embedder or SentenceTransformerEmbedder()
     corpus = load_checked_corpus(corpus_dir)

@@ -107,7 +107,11 @@ class UpdateReport:
             f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences",
             f"{self.embedded} texts embedded, {self.reused} reused",
         ]
-        changes = [f"{len(v)} {k}" for k, v in (("added", self.added), ("changed", self.changed), ("removed", self.removed)) if v]
+        changes = [
+            f"{len(v)} {k}"
+            for k, v in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+            if v
+        ]
         if changes:
             parts.append(", ".join(changes))
         if self.rebuilt_from_scratch:
@@ -118,9 +122,17 @@ class UpdateReport:
 class Index:
     """A verified, loaded build: chunk records, sentence spans, vectors and FAISS indexes."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], chunks: list[ChunkRecord], sentences: np.ndarray,
-                 sentence_keys: list[str], chunk_keys: list[str], chunk_vectors: np.ndarray,
-                 sentence_vectors: np.ndarray) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict[str, Any],
+        chunks: list[ChunkRecord],
+        sentences: np.ndarray,
+        sentence_keys: list[str],
+        chunk_keys: list[str],
+        chunk_vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+    ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
@@ -197,8 +209,16 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
         problems.append("text keys do not match the chunks")
     if problems:
         raise IndexStateError(f"index in {folder} is inconsistent: {'; '.join(problems)}: run `verbatim index`")
-    return Index(folder, manifest, chunks, sentences, data["sentence_keys"], data["chunk_keys"],
-                 np.asarray(chunk_vectors), np.asarray(sentence_vectors))
+    return Index(
+        folder,
+        manifest,
+        chunks,
+        sentences,
+        data["sentence_keys"],
+        data["chunk_keys"],
+        np.asarray(chunk_vectors),
+        np.asarray(sentence_vectors),
+    )
 
 
 def staleness(index: Index, corpus: Corpus, embedder: Embedder) -> list[str]:
@@ -230,8 +250,9 @@ def ensure_fresh(index: Index, corpus: Corpus, embedder: Embedder) -> None:
         raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + ": run `verbatim index`")
 
 
-def update_index(index_dir: Path, corpus: Corpus, embedder: Embedder, *, progress: bool = False,
-                 vector_kind: str | None = None) -> UpdateReport:
+def update_index(
+    index_dir: Path, corpus: Corpus, embedder: Embedder, *, progress: bool = False, vector_kind: str | None = None
+) -> UpdateReport:
     """Bring the index in line with the corpus, embedding only text it has not embedded before."""
     started = time.perf_counter()
     report = UpdateReport(documents=len(corpus))
@@ -269,14 +290,34 @@ def update_index(index_dir: Path, corpus: Corpus, embedder: Embedder, *, progres
         if reusable and old is not None:
             for i in old.doc_chunks.get(doc.doc_id, []):
                 rec = old.chunks[i]
-                sent = [tuple(int(x) for x in old.sentences[j]) for j in rec.sentence_ids]
-                _append(chunks, spans, chunk_texts, sentence_texts, doc, rec.start, rec.end,
-                        rec.first_paragraph, rec.last_paragraph, sent)
+                sent = [(int(old.sentences[j][0]), int(old.sentences[j][1])) for j in rec.sentence_ids]
+                _append(
+                    chunks,
+                    spans,
+                    chunk_texts,
+                    sentence_texts,
+                    doc,
+                    rec.start,
+                    rec.end,
+                    rec.first_paragraph,
+                    rec.last_paragraph,
+                    sent,
+                )
             continue
         limit = max(embedder.max_tokens // 2, embedder.max_tokens - embedder.count_tokens(context_header(doc)))
         for ch in chunk_document(doc.text, embedder.count_tokens, limit):
-            _append(chunks, spans, chunk_texts, sentence_texts, doc, ch.start, ch.end,
-                    ch.first_paragraph, ch.last_paragraph, list(ch.sentences))
+            _append(
+                chunks,
+                spans,
+                chunk_texts,
+                sentence_texts,
+                doc,
+                ch.start,
+                ch.end,
+                ch.first_paragraph,
+                ch.last_paragraph,
+                list(ch.sentences),
+            )
 
     cache: dict[str, np.ndarray] = {}
     if old is not None:
@@ -299,25 +340,33 @@ def update_index(index_dir: Path, corpus: Corpus, embedder: Embedder, *, progres
             cache[key] = row
     dim = embedder.dim
     chunk_vectors = np.stack([cache[k] for k in chunk_keys]) if chunk_keys else np.zeros((0, dim), np.float32)
-    sentence_vectors = (
-        np.stack([cache[k] for k in sentence_keys]) if sentence_keys else np.zeros((0, dim), np.float32)
-    )
+    sentence_vectors = np.stack([cache[k] for k in sentence_keys]) if sentence_keys else np.zeros((0, dim), np.float32)
     report.chunks, report.sentences = len(chunks), len(spans)
 
     manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,
-        "model": {"name": embedder.name, "fingerprint": embedder.fingerprint(), "dim": dim,
-                  "max_tokens": embedder.max_tokens},
+        "model": {
+            "name": embedder.name,
+            "fingerprint": embedder.fingerprint(),
+            "dim": dim,
+            "max_tokens": embedder.max_tokens,
+        },
         "chunker": CHUNKER_VERSION,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "documents": {
-            d.doc_id: {"hash": d.content_hash, "path": d.path} for d in corpus.documents.values()
-        },
+        "documents": {d.doc_id: {"hash": d.content_hash, "path": d.path} for d in corpus.documents.values()},
         "counts": {"documents": len(corpus), "chunks": len(chunks), "sentences": len(spans)},
         "vector_index": {"kind": vector_kind or ("hnsw" if len(spans) >= _hnsw_threshold() else "flat")},
     }
-    _write_build(index_dir, manifest, chunks, spans, chunk_keys, sentence_keys,
-                 chunk_vectors.astype(np.float32), sentence_vectors.astype(np.float32))
+    _write_build(
+        index_dir,
+        manifest,
+        chunks,
+        spans,
+        chunk_keys,
+        sentence_keys,
+        chunk_vectors.astype(np.float32),
+        sentence_vectors.astype(np.float32),
+    )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -334,9 +383,18 @@ def _hnsw_threshold() -> int:
     return HNSW_THRESHOLD
 
 
-def _append(chunks: list[ChunkRecord], spans: list[tuple[int, int]], chunk_texts: list[str],
-            sentence_texts: list[str], doc: Document, start: int, end: int, first: int, last: int,
-            sentences: list[tuple[int, int]]) -> None:
+def _append(
+    chunks: list[ChunkRecord],
+    spans: list[tuple[int, int]],
+    chunk_texts: list[str],
+    sentence_texts: list[str],
+    doc: Document,
+    start: int,
+    end: int,
+    first: int,
+    last: int,
+    sentences: list[tuple[int, int]],
+) -> None:
     chunks.append(ChunkRecord(doc.doc_id, start, end, first, last, len(spans), len(sentences)))
     chunk_texts.append(context_header(doc) + doc.text[start:end])
     for s, e in sentences:
@@ -344,9 +402,16 @@ def _append(chunks: list[ChunkRecord], spans: list[tuple[int, int]], chunk_texts
         sentence_texts.append(doc.text[s:e])
 
 
-def _write_build(index_dir: Path, manifest: dict[str, Any], chunks: list[ChunkRecord],
-                 spans: list[tuple[int, int]], chunk_keys: list[str], sentence_keys: list[str],
-                 chunk_vectors: np.ndarray, sentence_vectors: np.ndarray) -> None:
+def _write_build(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    chunks: list[ChunkRecord],
+    spans: list[tuple[int, int]],
+    chunk_keys: list[str],
+    sentence_keys: list[str],
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     name = f"build-{stamp}-{secrets.token_hex(3)}"
@@ -354,8 +419,10 @@ def _write_build(index_dir: Path, manifest: dict[str, Any], chunks: list[ChunkRe
     tmp.mkdir()
     try:
         payload = {
-            "chunks": [[c.doc_id, c.start, c.end, c.first_paragraph, c.last_paragraph, c.sentence_start,
-                        c.sentence_count] for c in chunks],
+            "chunks": [
+                [c.doc_id, c.start, c.end, c.first_paragraph, c.last_paragraph, c.sentence_start, c.sentence_count]
+                for c in chunks
+            ],
             "sentences": [list(s) for s in spans],
             "chunk_keys": chunk_keys,
             "sentence_keys": sentence_keys,

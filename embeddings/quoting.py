@@ -22,8 +22,13 @@ class Quote:
     """The best sentence, in document offsets."""
 
 
-def choose_quote(spans: Sequence[tuple[int, int]], scores: Sequence[float], *, max_chars: int = QUOTE_CHARS,
-                 max_sentences: int = MAX_SENTENCES) -> Quote:
+def choose_quote(
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[float],
+    *,
+    max_chars: int = QUOTE_CHARS,
+    max_sentences: int = MAX_SENTENCES,
+) -> Quote:
     """Best sentence, then its better neighbour while the quote stays within the budget.
 
     A neighbour is added even when it scores lower: a sentence read alone often loses its subject

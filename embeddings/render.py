@@ -35,8 +35,14 @@ def render_answer(answer: Answer, corpus: Corpus, *, color: bool = False, width:
         quote = " ".join(marked_quote(result, *marks).split())
         body = textwrap.fill(f"“{quote}”", width=width, initial_indent=f"[{n}] ", subsequent_indent="    ")
         out.append(body)
-        out.append(textwrap.fill(f"— {result.citation}  [{result.doc_id}]", width=width,
-                                 initial_indent="    ", subsequent_indent="      "))
+        out.append(
+            textwrap.fill(
+                f"— {result.citation}  [{result.doc_id}]",
+                width=width,
+                initial_indent="    ",
+                subsequent_indent="      ",
+            )
+        )
         out.append("")
     return "\n".join(out).rstrip()
 

@@ -202,16 +202,26 @@ class SearchEngine:
                 ids.extend(self.index.doc_chunks.get(doc.doc_id, []))
         return np.asarray(sorted(ids), dtype=np.int64)
 
-    def _candidates(self, qvec: np.ndarray, question: str, allowed: np.ndarray | None
-                    ) -> tuple[list[int], dict[int, float], dict[int, float]]:
+    def _candidates(
+        self, qvec: np.ndarray, question: str, allowed: np.ndarray | None
+    ) -> tuple[list[int], dict[int, float], dict[int, float]]:
         idx = self.index
         chunk_cos: dict[int, float] = {}
         sent_cos: dict[int, float] = {}
         if allowed is not None:
             chunk_ids = allowed
-            sent_ids = np.concatenate([np.arange(idx.chunks[c].sentence_start,
-                                                 idx.chunks[c].sentence_start + idx.chunks[c].sentence_count)
-                                       for c in allowed]) if len(allowed) else np.zeros(0, np.int64)
+            sent_ids = (
+                np.concatenate(
+                    [
+                        np.arange(
+                            idx.chunks[c].sentence_start, idx.chunks[c].sentence_start + idx.chunks[c].sentence_count
+                        )
+                        for c in allowed
+                    ]
+                )
+                if len(allowed)
+                else np.zeros(0, np.int64)
+            )
             c_scores = idx.chunk_vectors[chunk_ids] @ qvec
             s_scores = idx.sentence_vectors[sent_ids] @ qvec
         else:
@@ -268,5 +278,3 @@ class SearchEngine:
             end=quote.end,
             score=score,
         )
-
-

@@ -1,0 +1,51 @@
+"""Shared fixtures: a copy of the corpus to mutate, a fast fake embedder, and the real model once."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings.embedder import HashingEmbedder, SentenceTransformerEmbedder
+from embeddings.engine import open_engine
+from embeddings.search import SearchEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seed-corpus"
+DEV_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A private copy of the project's corpus that a test may add to or break."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def fake_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def fake_engine(corpus_dir: Path, tmp_path: Path, fake_embedder: HashingEmbedder) -> SearchEngine:
+    return open_engine(corpus_dir, tmp_path / "index", fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_engine(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+) -> Iterator[SearchEngine]:
+    """The real model over the project's corpus, indexed once for the whole session."""
+    index_dir = tmp_path_factory.mktemp("real-index")
+    yield open_engine(CORPUS, index_dir, real_embedder)

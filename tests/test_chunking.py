@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from embeddings.chunking import chunk_document, is_formulaic, paragraphs, word_count_tokens
+from embeddings.corpus import load_corpus
+from tests.conftest import CORPUS
+
+DOCS = load_corpus(CORPUS).documents
+
+
+def test_sentence_broken_across_blank_line_is_one_paragraph() -> None:
+    for doc_id, tail, head in [
+        ("000_4a0e896c0c50d79f", "2270(2016)", "that are binding"),
+        ("001_9a301a089a780dac", "deployed to Russia and have", "engaged in military training"),
+    ]:
+        text = DOCS[doc_id].text
+        para = next(p for p in paragraphs(text) if tail in text[p.start : p.end])
+        assert head in text[para.start : para.end]
+        chunk = next(c for c in chunk_document(text, word_count_tokens, 250) if c.start <= text.index(tail) < c.end)
+        sentence = next((s, e) for s, e in chunk.sentences if s <= text.index(tail) < e)
+        assert head in text[sentence[0] : sentence[1]], "the broken sentence must stay one sentence"
+
+
+def test_ceremony_is_numbered_but_never_a_chunk() -> None:
+    text = DOCS["001_9a301a089a780dac"].text
+    paras = paragraphs(text)
+    chair = [p for p in paras if text[p.start : p.end] == "Madam Chair,"]
+    assert chair and all(p.formulaic for p in chair)
+    for chunk in chunk_document(text, word_count_tokens, 250):
+        quotable = " ".join(text[s:e] for s, e in chunk.sentences)
+        assert not is_formulaic(quotable)
+        assert "Thank you, Madam Chair." not in quotable
+
+
+def test_short_lead_paragraphs_travel_with_the_next_one() -> None:
+    text = DOCS["001_9a301a089a780dac"].text
+    chunk = next(c for c in chunk_document(text, word_count_tokens, 250) if "FSC-PC.DEL/51/24" in text[c.start : c.end])
+    assert "STATEMENT BY THE DELEGATION OF JAPAN" in text[chunk.start : chunk.end]
+    assert isinstance(chunk.paragraph, list)
+
+
+def test_long_paragraph_is_split_into_overlapping_windows_never_truncated() -> None:
+    sentences = [f"Sentence number {i} talks about sanctions and missiles in some detail." for i in range(60)]
+    text = "Heading of the thing\n\n" + " ".join(sentences) + "\n"
+    chunks = chunk_document(text, word_count_tokens, 120)
+    assert len(chunks) > 3
+    covered = {span for c in chunks for span in c.sentences}
+    body_start = text.index("Sentence number 0")
+    expected = {text.index(s, body_start) for s in sentences}
+    assert {s for s, _ in covered} >= expected
+    assert "Heading" in text[chunks[0].start : chunks[0].end], "the heading leads the first window"
+    for a, b in itertools.pairwise(chunks):
+        assert a.sentences[-1] in b.sentences, "consecutive windows share a sentence"
+    for c in chunks:
+        assert word_count_tokens(text[c.start : c.end]) <= 120 or len(c.sentences) == 1
+
+
+def test_paragraph_numbers_count_blocks_as_a_reader_does() -> None:
+    text = DOCS["004_98d5f114bee79a04"].text
+    paras = paragraphs(text)
+    assert text[paras[0].start : paras[0].end] == "All news"
+    assert text[paras[4].start : paras[4].end].startswith("This topic was raised")
+
+
+words = st.text(alphabet=st.sampled_from("abcdefghij  .,;:\n?!\u00a0’“”"), min_size=0, max_size=400)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words)
+def test_every_chunk_and_sentence_is_an_exact_span_of_the_text(text: str) -> None:
+    for chunk in chunk_document(text, word_count_tokens, 40):
+        assert 0 <= chunk.start < chunk.end <= len(text)
+        for s, e in chunk.sentences:
+            assert chunk.start <= s < e <= chunk.end
+            assert text[s:e].strip() == text[s:e]

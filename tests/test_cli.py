@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from embeddings import cli
+from embeddings.corpus import load_corpus
+from embeddings.embedder import HashingEmbedder
+
+
+@pytest.fixture
+def run(corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("embeddings.engine.SentenceTransformerEmbedder", HashingEmbedder)
+    monkeypatch.chdir(tmp_path)
+
+    def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = cli.main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def test_search_json_single(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("search", "--json", "--k", "2", "Hokkaido ICBM launch")
+    assert code == 0
+    obj = json.loads(out)
+    assert set(obj) == {"question", "answered", "results"}
+    assert obj["answered"] and 1 <= len(obj["results"]) <= 2
+    r = obj["results"][0]
+    assert set(r) == {"doc_id", "title", "citation", "paragraph", "quote", "highlight", "start", "end", "score"}
+    text = load_corpus(corpus_dir).documents[r["doc_id"]].text
+    assert text[r["start"] : r["end"]] == r["quote"]
+    a, b = r["highlight"]
+    assert 0 <= a < b <= len(r["quote"])
+
+
+def test_search_json_reads_questions_from_stdin_in_order(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("search", "--json", stdin="Hokkaido\n\nmotor bridge Tumannaya\n   \nsanctions\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [o["question"] for o in lines] == ["Hokkaido", "motor bridge Tumannaya", "sanctions"]
+
+
+def test_index_summary_and_bad_file_named(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    (corpus_dir / "bad.txt").write_text("---\ntitle: x\n---\nbody\n")
+    code, out, err = run("index")
+    assert "indexed 5 documents" in out
+    assert "bad.txt:3: missing required field(s): speaker, venue, date" in err
+    assert code == 1
+    code, out, _ = run("index")
+    assert "up to date" in out
+
+
+def test_source_and_sources(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("source", "004_98d5f114bee79a04", "--paragraph", "8")
+    assert code == 0 and "[8] Putin paid a state visit" in out
+    code, out, _ = run("sources")
+    assert out.count("\n    ") == 5
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["source", "../../etc/passwd"], "no document '../../etc/passwd'"),
+        (["source", "004_98d5f114bee79a0"], "did you mean 004_98d5f114bee79a04"),
+        (["source", "004_98d5f114bee79a04", "--paragraph", "99"], "paragraphs 1 to 8"),
+        (["ask", "   "], "the question is empty"),
+        (["ask", "sanctions", "--since", "2024-13"], "is not a date"),
+        (["ask", "sanctions", "--k", "0"], "between 1 and 10"),
+        (["eval", "missing.jsonl"], "cannot read missing.jsonl"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(run, argv: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(*argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err
+
+
+def test_ask_declines_plainly(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("ask", "zzzz qqqq")
+    assert code == 0 and "Nothing in the corpus answers this" in out

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from embeddings.corpus import load_corpus, parse_document
+from tests.conftest import CORPUS, SEED
+
+GOOD = "---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-02\n---\nSome text here.\n"
+
+
+def test_seed_statements_are_kept_byte_for_byte() -> None:
+    if not SEED.is_dir():
+        pytest.skip("shared seed corpus not beside the checkout")
+    corpus = load_corpus(CORPUS)
+    assert corpus.issues == []
+    seeds = sorted(SEED.glob("*.txt"))
+    assert len(seeds) == 5
+    for seed in seeds:
+        doc = corpus.documents[seed.stem]
+        assert doc.text.encode("utf-8") == seed.read_bytes()
+        raw = (CORPUS / seed.name).read_bytes()
+        assert raw[doc.body_offset :] == seed.read_bytes()
+
+
+def test_seed_metadata() -> None:
+    corpus = load_corpus(CORPUS)
+    tass = corpus.documents["004_98d5f114bee79a04"]
+    assert "TASS" in tass.speaker and tass.kind == "press report"
+    assert corpus.documents["001_9a301a089a780dac"].symbol == "FSC-PC.DEL/51/24"
+    assert corpus.documents["002_78125fb04298b027"].date == dt.date(2018, 9, 17)
+    assert "inferred" in corpus.documents["002_78125fb04298b027"].note
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "reason"),
+    [
+        (b"title: T\n", 1, "missing header"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\n---\ntext\n", 5, "missing required field(s): date"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-13-01\n---\ntext\n", 5, "is not YYYY-MM-DD"),
+        (b"---\ntitle: T\nspeaker S\n---\ntext\n", 3, "not 'key: value'"),
+        (b"---\ntitle: T\ntilte: T\n---\n", 3, "unknown header field 'tilte'"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-01\ntext\n", 6, "not 'key: value'"),
+        (b"---\ntitle: T\nspeaker: S\n", 4, "never closed"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-01\n---\n\n  \n", 7, "no text"),
+        (GOOD.encode().replace(b"Some", b"\xff\xfeSome"), 7, "not valid UTF-8"),
+    ],
+)
+def test_malformed_headers_are_named_with_line_and_reason(raw: bytes, line: int, reason: str) -> None:
+    issue = parse_document(raw, "bad.txt", "bad")
+    assert not hasattr(issue, "text"), issue
+    assert issue.path == "bad.txt"  # type: ignore[union-attr]
+    assert issue.line == line  # type: ignore[union-attr]
+    assert reason in issue.reason  # type: ignore[union-attr]
+
+
+def test_bad_files_are_reported_and_the_rest_still_load(corpus_dir: Path) -> None:
+    (corpus_dir / "broken.txt").write_bytes(b"no header at all\n")
+    (corpus_dir / "latin1.txt").write_bytes(GOOD.encode().replace(b"Some", b"Caf\xe9"))
+    (corpus_dir / "sub").mkdir()
+    (corpus_dir / "sub" / "dup.txt").write_text(GOOD.replace("title: T", "id: 000_4a0e896c0c50d79f\ntitle: T"))
+    (corpus_dir / "sub" / "new.txt").write_text(GOOD)
+    corpus = load_corpus(corpus_dir)
+    assert len(corpus) == 6
+    assert "new" in corpus.documents
+    reasons = {i.path: i.reason for i in corpus.issues}
+    assert set(reasons) == {"broken.txt", "latin1.txt", "sub/dup.txt"}
+    assert "duplicate document id" in reasons["sub/dup.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]

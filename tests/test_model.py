@@ -1,0 +1,64 @@
+"""With the real bundled model: the quality bar of the development set, and model hygiene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from embeddings.corpus import load_corpus
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.evaluation import evaluate, load_questions
+from embeddings.index import update_index
+from embeddings.search import SearchEngine
+from tests.conftest import CORPUS, DEV_QUESTIONS
+
+pytestmark = pytest.mark.model
+
+
+def test_development_set_quality_bar(real_engine: SearchEngine) -> None:
+    if not DEV_QUESTIONS.exists():
+        pytest.skip("shared eval set not beside the checkout")
+    report = evaluate(load_questions(DEV_QUESTIONS), lambda q: real_engine.search(q, k=10))
+    m = report.metrics()
+    assert m["hit@1"] >= 0.85, m
+    assert m["hit@3"] >= 0.95, m
+    assert m["mrr@10"] >= 0.90, m
+    assert report.declined_unanswerable >= 4, m
+    assert report.wrongly_declined <= 1, m
+
+
+def test_named_question_from_the_brief(real_engine: SearchEngine) -> None:
+    answer = real_engine.search("What did Japan say about the ICBM launch in November 2024?")
+    assert answer.answered
+    top = answer.results[0]
+    assert top.doc_id == "001_9a301a089a780dac"
+    assert "ICBM" in top.quote[top.highlight[0] : top.highlight[1]]
+
+
+def test_unchanged_rebuild_never_loads_the_model(real_engine: SearchEngine) -> None:
+    fresh = SentenceTransformerEmbedder()
+    report = update_index(real_engine.index.folder.parent, load_corpus(CORPUS), fresh)
+    assert report.up_to_date
+    assert not fresh.loaded
+
+
+def test_embeddings_are_normalised_and_long_text_is_not_truncated(
+    real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    vec = real_embedder.encode(["North Korea launched an ICBM."])
+    assert vec.shape == (1, 384) and abs(float((vec**2).sum()) - 1.0) < 1e-4
+    long_doc = "---\ntitle: Long\nspeaker: S\nvenue: V\ndate: 2024-01-01\n---\n" + " ".join(
+        f"Paragraph sentence {i} about ballistic missile launches and sanctions enforcement." for i in range(80)
+    )
+    corpus_dir = tmp_path / "c"
+    corpus_dir.mkdir()
+    (corpus_dir / "long.txt").write_text(long_doc)
+    update_index(tmp_path / "ix", load_corpus(corpus_dir), real_embedder)
+    from embeddings.index import load_index
+
+    idx = load_index(tmp_path / "ix")
+    text = load_corpus(corpus_dir).documents["long"].text
+    assert len(idx.chunks) > 1
+    for rec in idx.chunks:
+        assert real_embedder.count_tokens("Long\n" + text[rec.start : rec.end]) <= real_embedder.max_tokens

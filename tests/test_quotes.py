@@ -1,0 +1,98 @@
+"""The promise: every quote shown is an exact substring of its source, at the offsets given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from embeddings.embedder import HashingEmbedder
+from embeddings.engine import open_engine
+from embeddings.evaluation import load_questions
+from embeddings.quoting import choose_quote
+from embeddings.search import SearchEngine
+from tests.conftest import DEV_QUESTIONS
+
+HEADER = "---\ntitle: {title}\nspeaker: Someone\nvenue: Somewhere\ndate: 2024-0{month}-01\n---\n"
+VOCAB = [
+    "sanctions",
+    "missile",
+    "Japan",
+    "Russia",
+    "DPRK",
+    "treaty",
+    "launch",
+    "Council",
+    "ship",
+    "oil",
+    "condemns",
+    "Pyongyang",
+    "“quoted”",
+    "U.S.",
+    "H.E.",
+    "(ROK)",
+    "2270(2016)",
+    "—",
+    "\u00a0",
+]
+
+
+def _check(engine: SearchEngine, question: str) -> None:
+    answer = engine.search(question, k=5)
+    for r in answer.results:
+        text = engine.corpus.documents[r.doc_id].text
+        assert text[r.start : r.end] == r.quote
+        assert 0 <= r.highlight[0] < r.highlight[1] <= len(r.quote)
+        assert r.quote[r.highlight[0] : r.highlight[1]].strip()
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> list[str]:
+    docs = []
+    for n in range(draw(st.integers(1, 3))):
+        paras = []
+        for _ in range(draw(st.integers(1, 6))):
+            sents = []
+            for _ in range(draw(st.integers(1, 8))):
+                words = draw(st.lists(st.sampled_from(VOCAB), min_size=1, max_size=30))
+                sents.append(" ".join(words) + draw(st.sampled_from([".", "?", "!", "", ";", ".”"])))
+            paras.append(draw(st.sampled_from([" ", "\n"])).join(sents))
+        sep = draw(st.sampled_from(["\n\n", "\n\n\n", "\r\n\r\n", "\n \n"]))
+        docs.append(HEADER.format(title=f"Doc {n}", month=n + 1) + sep.join(paras) + draw(st.sampled_from(["", "\n"])))
+    return docs
+
+
+WORDS = [w for w in VOCAB if any(c.isalnum() for c in w)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=documents(), question=st.lists(st.sampled_from(WORDS), min_size=1, max_size=6))
+def test_property_quotes_are_exact_substrings(tmp_path_factory, docs: list[str], question: list[str]) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("prop")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for i, raw in enumerate(docs):
+        (corpus / f"d{i}.txt").write_text(raw, encoding="utf-8", newline="")
+    engine = open_engine(corpus, root / "index", HashingEmbedder(max_tokens=48))
+    _check(engine, " ".join(question))
+
+
+def test_dev_questions_quote_exactly_on_the_seed_corpus(fake_engine: SearchEngine) -> None:
+    for q in load_questions(DEV_QUESTIONS) if DEV_QUESTIONS.exists() else []:
+        _check(fake_engine, q.question)
+
+
+def test_quote_budget_and_highlight() -> None:
+    spans = [(0, 100), (101, 250), (251, 300), (301, 700)]
+    q = choose_quote(spans, [0.1, 0.9, 0.5, 0.2])
+    assert (q.highlight_start, q.highlight_end) == (101, 250)
+    assert q.start == 0 and q.end == 300
+    alone = choose_quote([(0, 900)], [1.0])
+    assert (alone.start, alone.end) == (0, 900)
+
+
+def test_long_quotes_stay_within_budget(tmp_path: Path) -> None:
+    spans = [(i * 150, i * 150 + 149) for i in range(10)]
+    q = choose_quote(spans, [float(i % 3) for i in range(10)])
+    assert q.end - q.start <= 400

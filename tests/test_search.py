@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from embeddings.errors import BadQuestionError
+from embeddings.lexical import Aliases, Tokenizer, load_aliases
+from embeddings.search import Filters, SearchEngine
+from tests.conftest import CORPUS
+
+
+def test_aliases_make_names_one_word() -> None:
+    tok = Tokenizer(load_aliases(CORPUS / "aliases.toml"))
+    assert tok("the DPRK") == tok("North Korea") == tok("Pyongyang")
+    assert tok("the Russian Federation") == tok("Moscow")
+    assert "united_states" not in tok("let us go"), "lower-case 'us' is a pronoun, not the country"
+    assert "united_states" in tok("the US and Japan")
+
+
+def test_alias_list_is_data() -> None:
+    aliases = Aliases.from_groups([["Foo Land", "FL"]])
+    assert Tokenizer(aliases)("FL sanctions") == Tokenizer(aliases)("Foo Land sanctions")
+
+
+def test_filters_restrict_results(fake_engine: SearchEngine) -> None:
+    only_2018 = Filters(until=dt.date(2018, 12, 31))
+    answer = fake_engine.search("sanctions North Korea Security Council resolutions", k=5, filters=only_2018)
+    assert answer.results and {r.doc_id for r in answer.results} == {"002_78125fb04298b027"}
+    by_speaker = fake_engine.search("Russia North Korea cooperation", k=5, filters=Filters(speaker="tass"))
+    assert {r.doc_id for r in by_speaker.results} == {"004_98d5f114bee79a04"}
+    by_doc = fake_engine.search("Russia", filters=Filters(documents=frozenset({"003_98d10b9dfbac6c7a"})))
+    assert {r.doc_id for r in by_doc.results} == {"003_98d10b9dfbac6c7a"}
+    venue = fake_engine.search("Russia", k=5, filters=Filters(venue="OSCE"))
+    assert {r.doc_id for r in venue.results} <= {"000_4a0e896c0c50d79f", "001_9a301a089a780dac"}
+
+
+def test_filter_matching_nothing_declines(fake_engine: SearchEngine) -> None:
+    answer = fake_engine.search("Russia", filters=Filters(since=dt.date(2030, 1, 1)))
+    assert not answer.answered and answer.note == "no document matches those filters"
+
+
+def test_results_are_diverse(fake_engine: SearchEngine) -> None:
+    answer = fake_engine.search("Russia North Korea Security Council resolutions", k=10)
+    seen = [(r.doc_id, r.paragraph) for r in answer.results]
+    assert len(seen) == len(set(seen)) and len(seen) >= 3
+    spans = [(r.doc_id, r.start, r.end) for r in answer.results]
+    for i, (d, s, e) in enumerate(spans):
+        for d2, s2, e2 in spans[i + 1 :]:
+            assert d != d2 or e <= s2 or e2 <= s, "two results quote overlapping text"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!", "x" * 600])
+def test_bad_questions_get_a_clear_error(fake_engine: SearchEngine, question: str) -> None:
+    with pytest.raises(BadQuestionError):
+        fake_engine.search(question)
+
+
+def test_citation_names_document_speaker_venue_date_paragraph(fake_engine: SearchEngine) -> None:
+    r = fake_engine.search("Yoshimasa Hayashi briefing", k=1).results[0]
+    assert r.doc_id == "004_98d5f114bee79a04"
+    for part in ("TASS", "Tokyo accuses Moscow", "20 June 2024", "para"):
+        assert part in r.citation
