@@ -68,8 +68,10 @@ def bench_engine(n_docs: int) -> None:
         fresh = SentenceTransformerEmbedder()
         t = time.perf_counter()
         noop = update_index(index_dir, load_corpus(corpus_dir), fresh)
-        print(f"no-op rebuild: {time.perf_counter() - t:.2f} s, up to date: {noop.up_to_date}, "
-              f"model loaded: {fresh.loaded}")
+        print(
+            f"no-op rebuild: {time.perf_counter() - t:.2f} s, up to date: {noop.up_to_date}, "
+            f"model loaded: {fresh.loaded}"
+        )
         t = time.perf_counter()
         engine = open_engine(corpus_dir, index_dir, emb)
         print(f"engine open (verify checksums, BM25 build): {time.perf_counter() - t:.2f} s")
