@@ -1,0 +1,166 @@
+"""What the bot says, as plain data: escaped, bolded, cut to Discord's limits. No discord import,
+so every rule here is tested without a client.
+
+Limits: message content 2,000 characters; embed title 256, description 4,096, field value 1,024,
+footer 2,048, 6,000 in all and 10 embeds per message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from embeddings.chunking import Paragraph
+from embeddings.citations import paragraph_label
+from embeddings.corpus import Corpus, Document
+from embeddings.search import Answer, Result
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+PAGE_CHARS = 3500
+"""Text per `/source` page: under the description limit with room for paragraph labels."""
+
+_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
+
+
+def escape(text: str) -> str:
+    """Statement text is shown as text: markdown characters are escaped and mentions defused
+    (with allowed_mentions empty they would not ping, but they must not render as pings either)."""
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return text.replace("@", "@\u200b")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class EmbedData:
+    title: str
+    description: str
+    footer: str = ""
+    url_doc: str = ""
+    """The document this embed quotes, for its "Full text" button."""
+    paragraph: int = 1
+
+    def size(self) -> int:
+        return len(self.title) + len(self.description) + len(self.footer)
+
+
+def quote_markdown(result: Result, limit: int = DESCRIPTION_LIMIT - 10) -> str:
+    """The quote, escaped, the answering sentence in bold, as a Discord block quote."""
+    a, b = result.highlight
+    before, best, after = result.quote[:a], result.quote[a:b], result.quote[b:]
+    parts = [escape(" ".join(before.split())), f"**{escape(' '.join(best.split()))}**", escape(" ".join(after.split()))]
+    body = " ".join(p for p in parts if p)
+    return "> " + clip(body, limit - 2)
+
+
+def answer_embeds(answer: Answer) -> list[EmbedData]:
+    embeds = []
+    for n, r in enumerate(answer.results[:3], 1):
+        first = r.paragraph if isinstance(r.paragraph, int) else r.paragraph[0]
+        embeds.append(
+            EmbedData(
+                title=clip(f"{n}. {r.title}", TITLE_LIMIT),
+                description=quote_markdown(r, limit=1500),
+                footer=clip(r.citation, 400),
+                url_doc=r.doc_id,
+                paragraph=first,
+            )
+        )
+    assert sum(e.size() for e in embeds) <= EMBED_TOTAL_LIMIT
+    return embeds
+
+
+def answer_header(question: str) -> str:
+    return clip(f"**Q:** {escape(question)}", CONTENT_LIMIT)
+
+
+def decline_text(question: str, answer: Answer, corpus: Corpus) -> str:
+    lines = [answer_header(question), "", "Nothing in the corpus answers this."]
+    if answer.note == "no document matches those filters":
+        lines[-1] = "No document matches those filters."
+    lines.append("The corpus covers, among others:")
+    docs = sorted(corpus.documents.values(), key=lambda d: d.date, reverse=True)[:5]
+    lines += [f"• {escape(d.title)} ({d.date.isoformat()})" for d in docs]
+    lines.append("Try `/sources` for the full list.")
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def source_pages(doc: Document, paras: list[Paragraph]) -> list[str]:
+    """The document's paragraphs, numbered and escaped, packed into pages; a paragraph longer than
+    a page is split across pages rather than cut."""
+    pages: list[str] = []
+    current = ""
+    for p in paras:
+        block = f"**[{p.number}]** {escape(doc.text[p.start : p.end])}"
+        while len(block) > PAGE_CHARS:
+            if current:
+                pages.append(current)
+                current = ""
+            cut = block.rfind(" ", 0, PAGE_CHARS)
+            cut = cut if cut > PAGE_CHARS // 2 else PAGE_CHARS
+            pages.append(block[:cut])
+            block = f"**[{p.number}, cont.]** " + block[cut:].lstrip()
+        if current and len(current) + 2 + len(block) > PAGE_CHARS:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    if current:
+        pages.append(current)
+    return pages or ["(empty)"]
+
+
+def page_of_paragraph(pages: list[str], number: int) -> int:
+    for i, page in enumerate(pages):
+        if f"**[{number}]**" in page or f"**[{number}, cont.]**" in page:
+            return i
+    return 0
+
+
+def source_header(doc: Document) -> str:
+    bits = [doc.speaker, doc.venue, doc.date.isoformat()]
+    if doc.symbol:
+        bits.append(doc.symbol)
+    return clip(escape(" · ".join(bits)), FOOTER_LIMIT)
+
+
+def sources_lines(corpus: Corpus) -> list[str]:
+    docs = sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True)
+    return [
+        f"**{escape(d.title)}**\n{escape(d.speaker)} · {escape(d.venue)} · {d.date.isoformat()} · `{d.doc_id}`"
+        for d in docs
+    ]
+
+
+def pack(lines: list[str], limit: int = DESCRIPTION_LIMIT) -> list[str]:
+    pages, current = [], ""
+    for line in lines:
+        line = clip(line, limit)
+        if current and len(current) + 2 + len(line) > limit:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n\n{line}" if current else line
+    return [*pages, current] if current else pages
+
+
+def paragraph_hint(result: Result) -> str:
+    return paragraph_label(result.paragraph)
+
+
+HELP_TEXT = """**Verbatim** answers questions about the statements in its corpus with exact quotes.
+
+• `/ask question` — up to three passages, quoted word for word, the answering sentence in **bold**,
+  each with its citation and a *Full text* button.
+  Optional: `document`, `speaker`, `since`, `until` (YYYY, YYYY-MM or YYYY-MM-DD).
+• Mention me with a question — the same answer, as a reply.
+• `/source document [paragraph]` — a document's full text, paged, with paragraph numbers and a download button.
+• `/sources` — the documents in the corpus.
+• `/reindex` — rebuild the index after statements are added (Manage Server or the admin role).
+
+When nothing in the corpus answers, I say so rather than quote something unrelated."""
