@@ -112,18 +112,16 @@ class FullTextView(discord.ui.View):
             if data.url_doc in seen:
                 continue
             seen.add(data.url_doc)
-            button: discord.ui.Button[FullTextView] = discord.ui.Button(
-                label=clip(f"Full text: {data.title}", 80), style=discord.ButtonStyle.secondary
-            )
-            button.callback = self._opener(bot, data.url_doc, data.paragraph)  # type: ignore[method-assign]
-            self.add_item(button)
+            self.add_item(FullTextButton(bot, data))
 
-    @staticmethod
-    def _opener(bot: VerbatimBot, doc_id: str, paragraph: int) -> Callable[[discord.Interaction], object]:
-        async def callback(interaction: discord.Interaction) -> None:
-            await bot.send_source(interaction, doc_id, paragraph, ephemeral=True)
 
-        return callback
+class FullTextButton(discord.ui.Button["FullTextView"]):
+    def __init__(self, bot: VerbatimBot, data: EmbedData) -> None:
+        super().__init__(label=clip(f"Full text: {data.title}", 80), style=discord.ButtonStyle.secondary)
+        self.bot, self.doc_id, self.paragraph = bot, data.url_doc, data.paragraph
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await self.bot.send_source(interaction, self.doc_id, self.paragraph, ephemeral=True)
 
 
 class SourceView(discord.ui.View):
@@ -191,7 +189,7 @@ class VerbatimBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.add_cog(VerbatimCog(self))
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
         await self.holder.get()
         if self.settings.guild_id:
             guild = discord.Object(id=self.settings.guild_id)
@@ -210,15 +208,11 @@ class VerbatimBot(commands.Bot):
             message = "Sorry, something went wrong on my side; the error has been logged."
         await self.reply(interaction, message, ephemeral=True)
 
-    async def reply(
-        self, interaction: discord.Interaction, content: str, *, ephemeral: bool = False, **kwargs: object
-    ) -> None:
+    async def reply(self, interaction: discord.Interaction, content: str, *, ephemeral: bool = False) -> None:
         if interaction.response.is_done():
-            await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **kwargs)  # type: ignore[call-overload]
+            await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
         else:
-            await interaction.response.send_message(
-                content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **kwargs
-            )  # type: ignore[arg-type]
+            await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
     def check_question(self, question: str, user_id: int, channel_id: int | None) -> str | None:
         """A friendly reason not to answer, or None."""
