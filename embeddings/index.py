@@ -287,37 +287,26 @@ def update_index(
     sentence_texts: list[str] = []
     for doc in corpus.documents.values():
         reusable = old is not None and old_hashes.get(doc.doc_id) == doc.content_hash
+        pieces: list[tuple[int, int, int, int, list[tuple[int, int]]]]
         if reusable and old is not None:
-            for i in old.doc_chunks.get(doc.doc_id, []):
-                rec = old.chunks[i]
-                sent = [(int(old.sentences[j][0]), int(old.sentences[j][1])) for j in rec.sentence_ids]
-                _append(
-                    chunks,
-                    spans,
-                    chunk_texts,
-                    sentence_texts,
-                    doc,
+            pieces = [
+                (
                     rec.start,
                     rec.end,
                     rec.first_paragraph,
                     rec.last_paragraph,
-                    sent,
+                    [(int(old.sentences[j][0]), int(old.sentences[j][1])) for j in rec.sentence_ids],
                 )
-            continue
-        limit = max(embedder.max_tokens // 2, embedder.max_tokens - embedder.count_tokens(context_header(doc)))
-        for ch in chunk_document(doc.text, embedder.count_tokens, limit):
-            _append(
-                chunks,
-                spans,
-                chunk_texts,
-                sentence_texts,
-                doc,
-                ch.start,
-                ch.end,
-                ch.first_paragraph,
-                ch.last_paragraph,
-                list(ch.sentences),
-            )
+                for rec in (old.chunks[i] for i in old.doc_chunks.get(doc.doc_id, []))
+            ]
+        else:
+            limit = max(embedder.max_tokens // 2, embedder.max_tokens - embedder.count_tokens(context_header(doc)))
+            pieces = [
+                (ch.start, ch.end, ch.first_paragraph, ch.last_paragraph, list(ch.sentences))
+                for ch in chunk_document(doc.text, embedder.count_tokens, limit)
+            ]
+        for piece in pieces:
+            _append(chunks, spans, chunk_texts, sentence_texts, doc, *piece)
 
     cache: dict[str, np.ndarray] = {}
     if old is not None:

@@ -237,9 +237,7 @@ class FakeDiscord:
             "avatar": None,
         }
 
-    async def slash(
-        self, name: str, options: list[dict[str, Any]], uid: str = "500", admin: bool = False, kind: int = 2
-    ) -> str:
+    async def _interaction(self, kind: int, data: dict[str, Any], uid: str, admin: bool = False, **extra: Any) -> str:
         iid = self.next_id()
         await self.dispatch(
             "INTERACTION_CREATE",
@@ -249,7 +247,7 @@ class FakeDiscord:
                 "type": kind,
                 "token": f"tok{iid}",
                 "version": 1,
-                "data": {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID},
+                "data": data,
                 "guild_id": GUILD_ID,
                 "channel_id": CHANNEL_ID,
                 "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "statements"},
@@ -261,36 +259,19 @@ class FakeDiscord:
                 "attachment_size_limit": 10485760,
                 "authorizing_integration_owners": {},
                 "context": 0,
+                **extra,
             },
         )
         return iid
 
+    async def slash(
+        self, name: str, options: list[dict[str, Any]], uid: str = "500", admin: bool = False, kind: int = 2
+    ) -> str:
+        data = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID}
+        return await self._interaction(kind, data, uid, admin)
+
     async def click(self, message: dict[str, Any], custom_id: str, uid: str = "500") -> str:
-        iid = self.next_id()
-        await self.dispatch(
-            "INTERACTION_CREATE",
-            {
-                "id": iid,
-                "application_id": APP_ID,
-                "type": 3,
-                "token": f"tok{iid}",
-                "version": 1,
-                "data": {"custom_id": custom_id, "component_type": 2},
-                "message": message,
-                "guild_id": GUILD_ID,
-                "channel_id": CHANNEL_ID,
-                "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "statements"},
-                "member": self.member(uid, f"user{uid}"),
-                "locale": "en-US",
-                "guild_locale": "en-US",
-                "app_permissions": MEMBER_PERMS,
-                "entitlements": [],
-                "attachment_size_limit": 10485760,
-                "authorizing_integration_owners": {},
-                "context": 0,
-            },
-        )
-        return iid
+        return await self._interaction(3, {"custom_id": custom_id, "component_type": 2}, uid, message=message)
 
     async def say(self, content: str, uid: str = "500", mention_bot: bool = True) -> str:
         mid = self.next_id()
