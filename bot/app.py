@@ -185,7 +185,6 @@ class VerbatimBot(commands.Bot):
         self.settings = settings
         self.holder = EngineHolder(settings, embedder or SentenceTransformerEmbedder())
         self.cooldown = Cooldown(settings.cooldown_seconds)
-        self.reindex_task: asyncio.Task[str] | None = None
 
     async def setup_hook(self) -> None:
         await self.add_cog(VerbatimCog(self))

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 from embeddings.chunking import Paragraph
-from embeddings.citations import paragraph_label
 from embeddings.corpus import Corpus, Document
 from embeddings.search import Answer, Result
 
@@ -147,10 +146,6 @@ def pack(lines: list[str], limit: int = DESCRIPTION_LIMIT) -> list[str]:
             current = ""
         current = f"{current}\n\n{line}" if current else line
     return [*pages, current] if current else pages
-
-
-def paragraph_hint(result: Result) -> str:
-    return paragraph_label(result.paragraph)
 
 
 HELP_TEXT = """**Verbatim** answers questions about the statements in its corpus with exact quotes.

@@ -36,7 +36,7 @@ from embeddings.chunking import CHUNKER_VERSION, chunk_document
 from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder
 from embeddings.errors import IndexStateError, StaleIndexError
-from embeddings.vectorstore import VectorIndex
+from embeddings.vectorstore import HNSW_THRESHOLD, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ def update_index(
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "documents": {d.doc_id: {"hash": d.content_hash, "path": d.path} for d in corpus.documents.values()},
         "counts": {"documents": len(corpus), "chunks": len(chunks), "sentences": len(spans)},
-        "vector_index": {"kind": vector_kind or ("hnsw" if len(spans) >= _hnsw_threshold() else "flat")},
+        "vector_index": {"kind": vector_kind or ("hnsw" if len(spans) >= HNSW_THRESHOLD else "flat")},
     }
     _write_build(
         index_dir,
@@ -364,12 +364,6 @@ def context_header(doc: Document) -> str:
     """Prefixed to a chunk before embedding: a paragraph rarely names its document's subject, and
     without it the heading of the right document outranks the paragraph that answers."""
     return f"{doc.title}\n"
-
-
-def _hnsw_threshold() -> int:
-    from embeddings.vectorstore import HNSW_THRESHOLD
-
-    return HNSW_THRESHOLD
 
 
 def _append(

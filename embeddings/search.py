@@ -139,10 +139,10 @@ class SearchEngine:
         if allowed is not None and not len(allowed):
             return Answer(question, False, note="no document matches those filters")
         qvec = self.embedder.encode([question])[0]
-        candidates, chunk_cos, sent_cos = self._candidates(qvec, question, allowed)
+        bm25 = self.keywords.scores(question)
+        candidates, chunk_cos, sent_cos = self._candidates(qvec, bm25, allowed)
         if not candidates:
             return Answer(question, False, note="the corpus is empty")
-        bm25 = self.keywords.scores(question)
         top_bm25 = float(bm25.max()) if len(bm25) else 0.0
         qtokens = self.keywords.tokenizer(question)
         scored = []
@@ -203,7 +203,7 @@ class SearchEngine:
         return np.asarray(sorted(ids), dtype=np.int64)
 
     def _candidates(
-        self, qvec: np.ndarray, question: str, allowed: np.ndarray | None
+        self, qvec: np.ndarray, bm25: np.ndarray, allowed: np.ndarray | None
     ) -> tuple[list[int], dict[int, float], dict[int, float]]:
         idx = self.index
         chunk_cos: dict[int, float] = {}
@@ -232,7 +232,6 @@ class SearchEngine:
         for sid, s in zip(sent_ids, s_scores, strict=True):
             c = int(idx.sentence_chunk[sid])
             sent_cos[c] = max(sent_cos.get(c, -1.0), float(s))
-        bm25 = self.keywords.scores(question)
         if allowed is not None:
             masked = np.full_like(bm25, -1.0)
             masked[allowed] = bm25[allowed]
