@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import discord
 from discord import app_commands
@@ -21,11 +22,13 @@ from discord.ext import commands
 
 from bot.formatting import (
     HELP_TEXT,
+    PAGE_CHARS,
     EmbedData,
     answer_embeds,
     answer_header,
     clip,
     decline_text,
+    escape,
     pack,
     page_of_paragraph,
     source_header,
@@ -33,7 +36,7 @@ from bot.formatting import (
     sources_lines,
 )
 from embeddings.chunking import paragraphs
-from embeddings.cli import find_document, parse_date_bound
+from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.engine import open_engine
 from embeddings.errors import VerbatimError
@@ -43,6 +46,27 @@ from embeddings.settings import Settings
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 VIEW_TIMEOUT = 900.0
+
+
+class Refusal(app_commands.AppCommandError):
+    """A reply for the user, already formatted and escaped by the bot (unlike engine errors, whose
+    text may echo raw user input and is escaped before it is shown)."""
+
+
+def resolve_document(corpus: Corpus, typed: str) -> Document:
+    """The document a member meant: an id picked from autocomplete, or words typed without picking
+    (title, speaker, date) that match exactly one document. Never a path: only corpus entries."""
+    doc = corpus.get(typed.strip())
+    if doc is not None:
+        return doc
+    found = corpus.matching(typed)
+    shown = escape(clip(typed.strip(), 100))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise Refusal(f"No document matches “{shown}”. Pick one from the list as you type, or see `/sources`.")
+    names = "; ".join(escape(clip(d.title, 80)) for d in found[:3])
+    raise Refusal(f"“{shown}” matches {len(found)} documents ({names}…). Pick one from the list as you type.")
 
 
 class EngineHolder:
@@ -102,7 +126,17 @@ class Cooldown:
         return 0.0
 
 
-class FullTextView(discord.ui.View):
+class ReportingView(discord.ui.View):
+    """Button errors reach the member the same way command errors do, instead of discord.py's
+    default of logging them and leaving the click unanswered."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[discord.ui.View]
+    ) -> None:
+        await cast(VerbatimBot, interaction.client).report_error(interaction, error)
+
+
+class FullTextView(ReportingView):
     """One "Full text" button per quoted document; the text opens only for whoever clicked."""
 
     def __init__(self, bot: VerbatimBot, embeds: list[EmbedData]) -> None:
@@ -124,15 +158,24 @@ class FullTextButton(discord.ui.Button["FullTextView"]):
         await self.bot.send_source(interaction, self.doc_id, self.paragraph, ephemeral=True)
 
 
-class SourceView(discord.ui.View):
-    """Previous / Next / Download for a document; only the member who asked can turn its pages."""
+class PagerView(ReportingView):
+    """Previous / Next (and Download, for a document) over pages of text; only the member who
+    opened it can turn its pages, so two readers never fight over one message."""
 
     def __init__(
-        self, owner_id: int, title: str, header: str, pages: list[str], page: int, text: str, filename: str
+        self,
+        owner_id: int,
+        title: str,
+        header: str,
+        pages: list[str],
+        page: int = 0,
+        download: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(timeout=VIEW_TIMEOUT)
         self.owner_id, self.title, self.header, self.pages, self.page = owner_id, title, header, pages, page
-        self.text, self.filename = text, filename
+        self.text, self.filename = download or ("", "")
+        if download is None:
+            self.remove_item(self.download)
         self._sync()
 
     def embed(self) -> discord.Embed:
@@ -155,19 +198,19 @@ class SourceView(discord.ui.View):
         return True
 
     @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[SourceView]) -> None:
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
         self.page = max(0, self.page - 1)
         self._sync()
         await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
 
     @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[SourceView]) -> None:
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
         self.page = min(len(self.pages) - 1, self.page + 1)
         self._sync()
         await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
 
     @discord.ui.button(label="Download .txt", style=discord.ButtonStyle.primary)
-    async def download(self, interaction: discord.Interaction, button: discord.ui.Button[SourceView]) -> None:
+    async def download(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
         file = discord.File(io.BytesIO(self.text.encode("utf-8")), filename=self.filename)
         await interaction.response.send_message(file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
@@ -189,6 +232,10 @@ class VerbatimBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.add_cog(VerbatimCog(self))
         self.tree.error(self.on_app_command_error)
+        reindex = self.tree.get_command("reindex")
+        if isinstance(reindex, app_commands.Command) and not self.settings.admin_role:
+            # Hidden from members without Manage Server in Discord's UI; the check still applies.
+            reindex.default_permissions = discord.Permissions(manage_guild=True)
         await self.holder.get()
         if self.settings.guild_id:
             guild = discord.Object(id=self.settings.guild_id)
@@ -197,15 +244,25 @@ class VerbatimBot(commands.Bot):
             log.info("slash commands synced to guild %s", self.settings.guild_id)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await self.report_error(interaction, error)
+
+    async def report_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """A short reply for the member; the traceback goes to the log (which never sees the token)."""
         original = getattr(error, "original", error)
-        if isinstance(original, VerbatimError):
+        if isinstance(original, Refusal):
             message = str(original)
+        elif isinstance(original, VerbatimError):
+            message = escape(str(original))
         elif isinstance(original, app_commands.CheckFailure):
             message = str(original) or "You can't use this command here."
         else:
-            log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+            where = interaction.command.name if interaction.command else interaction.data
+            log.error("interaction %s failed", where, exc_info=error)
             message = "Sorry, something went wrong on my side; the error has been logged."
-        await self.reply(interaction, message, ephemeral=True)
+        try:
+            await self.reply(interaction, message, ephemeral=True)
+        except discord.HTTPException as exc:  # e.g. the interaction expired: nobody left to tell
+            log.warning("could not tell the member about an error: %s", exc)
 
     async def reply(self, interaction: discord.Interaction, content: str, *, ephemeral: bool = False) -> None:
         if interaction.response.is_done():
@@ -249,16 +306,14 @@ class VerbatimBot(commands.Bot):
         self, interaction: discord.Interaction, doc_id: str, paragraph: int | None, ephemeral: bool
     ) -> None:
         engine = await self.holder.get()
-        doc_key = find_document(list(engine.corpus.documents), doc_id)
-        doc = engine.corpus.documents[doc_key]
+        doc = resolve_document(engine.corpus, doc_id)
         paras = paragraphs(doc.text)
         if paragraph is not None and not 1 <= paragraph <= len(paras):
-            raise VerbatimError(f"{doc.title} has paragraphs 1 to {len(paras)}, not {paragraph}.")
+            raise Refusal(f"{escape(doc.title)} has paragraphs 1 to {len(paras)}, not {paragraph}.")
         pages = source_pages(doc, paras)
         page = page_of_paragraph(pages, paragraph) if paragraph else 0
-        view = SourceView(
-            interaction.user.id, doc.title, source_header(doc), pages, page, doc.text, f"{doc.doc_id}.txt"
-        )
+        download = (doc.text, f"{doc.doc_id}.txt")
+        view = PagerView(interaction.user.id, doc.title, source_header(doc), pages, page, download)
         await interaction.response.send_message(
             embed=view.embed(), view=view, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
         )
@@ -266,6 +321,9 @@ class VerbatimBot(commands.Bot):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or self.user not in message.mentions:
             return
+        allowed = self.settings.allowed_channels
+        if allowed and message.channel.id not in allowed:
+            return  # the allow-list exists to keep other channels quiet: no public refusal there
         question = message.content
         for token in (f"<@{self.user.id}>", f"<@!{self.user.id}>"):
             question = question.replace(token, " ")
@@ -276,28 +334,28 @@ class VerbatimBot(commands.Bot):
         try:
             answer, engine = await self.answer(question, Filters())
         except VerbatimError as exc:
-            await message.reply(str(exc), allowed_mentions=NO_MENTIONS)
+            await message.reply(escape(str(exc)), allowed_mentions=NO_MENTIONS)
             return
         payload = self.answer_payload(question, answer, engine)
         await message.reply(allowed_mentions=NO_MENTIONS, **payload)  # type: ignore[call-overload]
 
 
-def _can_reindex(settings: Settings) -> Callable[[discord.Interaction], bool]:
-    def predicate(interaction: discord.Interaction) -> bool:
-        member = interaction.user
-        perms = getattr(member, "guild_permissions", None)
-        if perms is not None and perms.manage_guild:
-            return True
-        roles = getattr(member, "roles", [])
-        if settings.admin_role and any(r.name == settings.admin_role for r in roles):
-            return True
-        raise app_commands.CheckFailure(
-            "Only members with Manage Server"
-            + (f" or the {settings.admin_role} role" if settings.admin_role else "")
-            + " can rebuild the index."
-        )
-
-    return predicate
+def can_reindex(interaction: discord.Interaction) -> bool:
+    """Manage Server, or the role named in VERBATIM_ADMIN_ROLE; checked on every call, because
+    Discord's default permissions are only a hint that server admins may override."""
+    settings = cast(VerbatimBot, interaction.client).settings
+    member = interaction.user
+    perms = getattr(member, "guild_permissions", None)
+    if perms is not None and perms.manage_guild:
+        return True
+    roles = getattr(member, "roles", [])
+    if settings.admin_role and any(r.name == settings.admin_role for r in roles):
+        return True
+    raise app_commands.CheckFailure(
+        "Only members with Manage Server"
+        + (f" or the {escape(settings.admin_role)} role" if settings.admin_role else "")
+        + " can rebuild the index."
+    )
 
 
 class VerbatimCog(commands.Cog):
@@ -309,6 +367,7 @@ class VerbatimCog(commands.Cog):
         question="What you want to know, e.g. What did Japan say about the ICBM launch?",
         document="Only this document",
         speaker="Only statements whose speaker or organisation contains this",
+        venue="Only statements whose venue contains this, e.g. OSCE or Security Council",
         since="Only statements on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)",
         until="Only statements on or before this date (YYYY, YYYY-MM or YYYY-MM-DD)",
     )
@@ -318,19 +377,18 @@ class VerbatimCog(commands.Cog):
         question: str,
         document: str | None = None,
         speaker: str | None = None,
+        venue: str | None = None,
         since: str | None = None,
         until: str | None = None,
     ) -> None:
+        # Options are checked before the cooldown, so a typo in a date costs the member nothing.
+        engine = await self.bot.holder.get()
+        doc_ids = [resolve_document(engine.corpus, document).doc_id] if document else []
+        filters = Filters.parse(doc_ids, speaker or "", venue or "", since or "", until or "")
         problem = self.bot.check_question(question, interaction.user.id, interaction.channel_id)
         if problem:
             await self.bot.reply(interaction, problem, ephemeral=True)
             return
-        filters = Filters(
-            documents=frozenset({document}) if document else frozenset(),
-            speaker=speaker or "",
-            since=parse_date_bound(since, end=False) if since else None,
-            until=parse_date_bound(until, end=True) if until else None,
-        )
         await interaction.response.defer(thinking=True)
         answer, engine = await self.bot.answer(question, filters)
         await interaction.followup.send(
@@ -357,28 +415,20 @@ class VerbatimCog(commands.Cog):
 
     async def document_choices(self, current: str) -> list[app_commands.Choice[str]]:
         engine = await self.bot.holder.get()
-        words = current.casefold().split()
-        docs = sorted(engine.corpus.documents.values(), key=lambda d: d.date, reverse=True)
-        choices = []
-        for d in docs:
-            hay = f"{d.title} {d.speaker} {d.date.isoformat()} {d.doc_id}".casefold()
-            if all(w in hay for w in words):
-                choices.append(app_commands.Choice(name=clip(f"{d.title} ({d.date.isoformat()})", 100), value=d.doc_id))
-            if len(choices) == 25:
-                break
-        return choices
+        return [
+            app_commands.Choice(name=clip(f"{d.title} ({d.date.isoformat()})", 100), value=d.doc_id)
+            for d in engine.corpus.matching(current)[:25]
+        ]
 
     @app_commands.command(name="sources", description="List the documents in the corpus")
     async def sources(self, interaction: discord.Interaction) -> None:
         engine = await self.bot.holder.get()
-        pages = pack(sources_lines(engine.corpus))
-        embeds = [
-            discord.Embed(title=f"{len(engine.corpus)} documents" if i == 0 else None, description=p)
-            for i, p in enumerate(pages[:10])
-        ]
-        await interaction.response.send_message(embeds=embeds[:1], ephemeral=True, allowed_mentions=NO_MENTIONS)
-        for embed in embeds[1:]:
-            await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        pages = pack(sources_lines(engine.corpus), PAGE_CHARS) or ["The corpus is empty."]
+        header = "Newest first · /source opens one"
+        view = PagerView(interaction.user.id, f"{len(engine.corpus)} documents", header, pages)
+        await interaction.response.send_message(
+            embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     @app_commands.command(name="help", description="How to use Verbatim")
     async def help(self, interaction: discord.Interaction) -> None:
@@ -386,8 +436,8 @@ class VerbatimCog(commands.Cog):
 
     @app_commands.command(name="reindex", description="Rebuild the index after statements were added")
     @app_commands.guild_only()
+    @app_commands.check(can_reindex)
     async def reindex(self, interaction: discord.Interaction) -> None:
-        _can_reindex(self.bot.settings)(interaction)
         if self.bot.holder.lock.locked():
             await self.bot.reply(
                 interaction, "A rebuild is already running; I'll keep answering meanwhile.", ephemeral=True

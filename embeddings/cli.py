@@ -7,8 +7,6 @@ on standard error and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import calendar
-import datetime as dt
 import difflib
 import json
 import logging
@@ -23,33 +21,8 @@ from embeddings.settings import Settings, load_settings
 log = logging.getLogger("verbatim")
 
 
-def parse_date_bound(value: str, *, end: bool) -> dt.date:
-    """YYYY, YYYY-MM or YYYY-MM-DD; a partial date covers its whole year or month."""
-    parts = value.strip().split("-")
-    try:
-        if len(parts) == 1:
-            year = int(parts[0])
-            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if len(parts) == 2:
-            year, month = int(parts[0]), int(parts[1])
-            return dt.date(year, month, calendar.monthrange(year, month)[1] if end else 1)
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise VerbatimError(f"{value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
-
-
 def filters_from(args: argparse.Namespace) -> Filters:
-    since = parse_date_bound(args.since, end=False) if args.since else None
-    until = parse_date_bound(args.until, end=True) if args.until else None
-    if since and until and since > until:
-        raise VerbatimError(f"--since {since} is after --until {until}")
-    return Filters(
-        documents=frozenset(args.doc or ()),
-        speaker=args.speaker or "",
-        venue=args.venue or "",
-        since=since,
-        until=until,
-    )
+    return Filters.parse(args.doc or (), args.speaker or "", args.venue or "", args.since or "", args.until or "")
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:

@@ -192,6 +192,17 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.documents)
 
+    def matching(self, query: str) -> list[Document]:
+        """Documents whose title, speaker, date or id contain every word of the query, newest first:
+        what a person types to pick a document, since nobody remembers ids."""
+        words = query.casefold().split()
+        docs = sorted(self.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True)
+
+        def haystack(d: Document) -> str:
+            return f"{d.title} {d.speaker} {d.organisation} {d.date.isoformat()} {d.doc_id}".casefold()
+
+        return [d for d in docs if all(w in haystack(d) for w in words)]
+
     def __iter__(self) -> Iterator[Document]:
         return iter(self.documents.values())
 

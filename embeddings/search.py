@@ -9,6 +9,7 @@ The quote comes from the same sentence scores, so the excerpt shown is the part 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from embeddings.chunking import Paragraph, paragraphs
 from embeddings.citations import citation
 from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder
-from embeddings.errors import BadQuestionError
+from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index import Index
 from embeddings.lexical import KeywordIndex, Tokenizer
 from embeddings.quoting import choose_quote
@@ -46,6 +47,21 @@ KEYWORD_COVERAGE = 0.9
 model finds the wording unfamiliar: a bare document symbol or a rare name."""
 
 
+def parse_date_bound(value: str, *, end: bool) -> dt.date:
+    """YYYY, YYYY-MM or YYYY-MM-DD; a partial date covers its whole year or month."""
+    parts = value.strip().split("-")
+    try:
+        if len(parts) == 1:
+            year = int(parts[0])
+            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+        if len(parts) == 2:
+            year, month = int(parts[0]), int(parts[1])
+            return dt.date(year, month, calendar.monthrange(year, month)[1] if end else 1)
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise VerbatimError(f"{value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
 @dataclass(frozen=True)
 class Filters:
     """Restrictions a user can put on a question; matching is case-insensitive on substrings."""
@@ -55,6 +71,18 @@ class Filters:
     venue: str = ""
     since: dt.date | None = None
     until: dt.date | None = None
+
+    @classmethod
+    def parse(
+        cls, documents: Sequence[str] = (), speaker: str = "", venue: str = "", since: str = "", until: str = ""
+    ) -> Filters:
+        """Filters from what a person typed (command line or slash command), with one clear error
+        for a bad or inverted date range."""
+        since_date = parse_date_bound(since, end=False) if since else None
+        until_date = parse_date_bound(until, end=True) if until else None
+        if since_date and until_date and since_date > until_date:
+            raise VerbatimError(f"since {since_date} is after until {until_date}")
+        return cls(frozenset(documents), speaker.strip(), venue.strip(), since_date, until_date)
 
     def active(self) -> bool:
         return bool(self.documents or self.speaker or self.venue or self.since or self.until)

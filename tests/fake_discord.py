@@ -1,12 +1,21 @@
 """A small Discord on 127.0.0.1: REST and gateway, enough for the unmodified bot to log in, sync
-commands, receive interactions and messages, and reply. Tests inject events and await what the
-bot sends over the wire, each wait bounded by a timeout."""
+commands, receive interactions and messages, and reply.
+
+It keeps Discord's rules where a bot can break them, and records every breach in ``problems`` for
+the test to fail on: message limits (answered with Discord's 400), ``allowed_mentions`` missing or
+not empty, an interaction answered after three seconds or twice (Discord's 10062 and 40060), a
+follow-up before the interaction was acknowledged. It can also misbehave the way Discord does: a 429
+with ``retry-after`` and ``X-RateLimit-*`` headers, a 5xx, and a gateway close that the client must
+resume, with missed events replayed. Tests inject events and await what the bot sends over the wire,
+every wait bounded by a timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,35 +27,133 @@ GUILD_ID = "900000000000000100"
 CHANNEL_ID = "900000000000000200"
 ADMIN_PERMS = str(1 << 5 | 1 << 3)  # MANAGE_GUILD | ADMINISTRATOR
 MEMBER_PERMS = str(1 << 11 | 1 << 10)  # SEND_MESSAGES | VIEW_CHANNEL
+MESSAGE_CONTENT_INTENT = 1 << 15
+INTERACTION_DEADLINE = 3.0
+SESSION_ID = "session-1"
+
+# Discord's documented message limits.
+CONTENT_LIMIT, EMBEDS_LIMIT, EMBED_TOTAL = 2000, 10, 6000
+EMBED_LIMITS = {"title": 256, "description": 4096}
+FOOTER_LIMIT, FIELD_NAME_LIMIT, FIELD_VALUE_LIMIT, FIELDS_LIMIT = 2048, 256, 1024, 25
+ROWS_LIMIT, ROW_ITEMS_LIMIT, LABEL_LIMIT, CUSTOM_ID_LIMIT = 5, 5, 80, 100
 
 
 def user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
     return {"id": uid, "username": name, "discriminator": "0", "global_name": name, "avatar": None, "bot": bot}
 
 
+def embed_problems(embeds: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    if len(embeds) > EMBEDS_LIMIT:
+        problems.append(f"{len(embeds)} embeds > {EMBEDS_LIMIT}")
+    total = 0
+    for n, embed in enumerate(embeds):
+        for key, limit in EMBED_LIMITS.items():
+            size = len(embed.get(key) or "")
+            total += size
+            if size > limit:
+                problems.append(f"embed {n} {key} has {size} characters > {limit}")
+        footer = len((embed.get("footer") or {}).get("text") or "")
+        total += footer
+        if footer > FOOTER_LIMIT:
+            problems.append(f"embed {n} footer has {footer} characters > {FOOTER_LIMIT}")
+        fields = embed.get("fields") or []
+        if len(fields) > FIELDS_LIMIT:
+            problems.append(f"embed {n} has {len(fields)} fields > {FIELDS_LIMIT}")
+        for f in fields:
+            total += len(f["name"]) + len(f["value"])
+            if len(f["name"]) > FIELD_NAME_LIMIT or len(f["value"]) > FIELD_VALUE_LIMIT:
+                problems.append(f"embed {n} field {f['name'][:30]!r} is over its limit")
+    if total > EMBED_TOTAL:
+        problems.append(f"embeds hold {total} characters > {EMBED_TOTAL}")
+    return problems
+
+
+def message_problems(data: dict[str, Any]) -> list[str]:
+    """Why Discord would refuse this message payload (empty when it would accept it)."""
+    problems = []
+    content = data.get("content") or ""
+    if len(content) > CONTENT_LIMIT:
+        problems.append(f"content has {len(content)} characters > {CONTENT_LIMIT}")
+    problems += embed_problems(data.get("embeds") or [])
+    rows = data.get("components") or []
+    if len(rows) > ROWS_LIMIT:
+        problems.append(f"{len(rows)} component rows > {ROWS_LIMIT}")
+    for row in rows:
+        items = row.get("components") or []
+        if len(items) > ROW_ITEMS_LIMIT:
+            problems.append(f"a row has {len(items)} components > {ROW_ITEMS_LIMIT}")
+        for item in items:
+            if len(item.get("label") or "") > LABEL_LIMIT:
+                problems.append(f"button label {item['label'][:30]!r} is over {LABEL_LIMIT}")
+            if len(item.get("custom_id") or "") > CUSTOM_ID_LIMIT:
+                problems.append(f"custom_id over {CUSTOM_ID_LIMIT}")
+    return problems
+
+
 @dataclass
 class Request:
+    """One thing the bot sent: a REST call (method, path, JSON or multipart body) or a gateway
+    frame (method ``WS``, path ``/gateway`` or ``/resume``), with what the fake answered."""
+
     method: str
     path: str
     body: Any
+    at: float
+    status: int = 200
+    response: Any = None
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message this request created, as Discord returned it (to click its buttons)."""
+        if isinstance(self.response, dict) and "resource" in self.response:
+            return self.response["resource"]["message"]
+        assert isinstance(self.response, dict) and "id" in self.response, f"{self.path} created no message"
+        return self.response
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The message payload: an interaction callback's ``data``, or the body itself."""
+        if self.path.startswith("/interactions/"):
+            return self.body.get("data") or {}
+        return self.body
+
+
+@dataclass
+class Fault:
+    method: str
+    path_prefix: str
+    status: int
+    retry_after: float
 
 
 @dataclass
 class FakeDiscord:
     requests: list[Request] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    intents: int | None = None
+    port: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(910000000000000000))
     _ws: web.WebSocketResponse | None = None
     _seq: int = 0
+    _events: list[dict[str, Any]] = field(default_factory=list)
+    _issued: dict[str, float] = field(default_factory=dict)
+    _acknowledged: set[str] = field(default_factory=set)
     _new_request: asyncio.Condition | None = None
-    port: int = 0
 
     def next_id(self) -> str:
         return str(next(self._ids))
+
+    @property
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
 
     async def start(self) -> None:
         self._new_request = asyncio.Condition()
         app = web.Application()
         app.router.add_get("/gateway", self.gateway)
+        app.router.add_get("/resume", self.gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -59,68 +166,185 @@ class FakeDiscord:
             await self._ws.close()
         await self._runner.cleanup()
 
+    def unanswered(self) -> list[str]:
+        """Interactions nobody answered within Discord's deadline."""
+        late = self.now - INTERACTION_DEADLINE
+        return [iid for iid, t in self._issued.items() if iid not in self._acknowledged and t < late]
+
+    async def _record(self, req: Request) -> None:
+        assert self._new_request is not None
+        async with self._new_request:
+            self.requests.append(req)
+            self._new_request.notify_all()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Request:
+        """The first request (already made or still to come) that matches, or a timeout."""
+        assert self._new_request is not None
+        condition = self._new_request
+
+        async def find() -> Request:
+            seen = 0
+            async with condition:
+                while True:
+                    for req in self.requests[seen:]:
+                        if predicate(req):
+                            return req
+                    seen = len(self.requests)
+                    await condition.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+    async def answer_to(self, iid: str, timeout: float = 10.0) -> Request:
+        """The callback (first response) the bot sent to interaction ``iid``."""
+        return await self.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/") and r.status < 300, timeout)
+
+    async def followup_to(self, iid: str, timeout: float = 10.0) -> Request:
+        """The first accepted follow-up message the bot sent for interaction ``iid``."""
+        return await self.wait_for(
+            lambda r: r.path.startswith(f"/webhooks/{APP_ID}/tok{iid}") and r.method == "POST" and r.status < 300,
+            timeout,
+        )
+
+    # ---- faults -----------------------------------------------------------------------------
+    def fail_next(self, method: str, path_prefix: str, status: int, retry_after: float = 0.0) -> None:
+        """The next matching request gets ``status`` (429 carries ``retry_after``) instead of service."""
+        self.faults.append(Fault(method, path_prefix, status, retry_after))
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and path.startswith(fault.path_prefix):
+                self.faults.remove(fault)
+                return fault
+        return None
+
+    def _fault_response(self, fault: Fault) -> web.Response:
+        if fault.status == 429:
+            headers = {
+                "Via": "1.1 google",  # discord.py reads a 429 without it as a Cloudflare ban
+                "Retry-After": str(math.ceil(fault.retry_after)),
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": f"{fault.retry_after:.3f}",
+                "X-RateLimit-Bucket": "fake-bucket",
+                "X-RateLimit-Scope": "user",
+            }
+            body = {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}
+            return self._json(body, 429, headers)
+        return self._json({"message": "Bad Gateway", "code": 0}, fault.status)
+
     # ---- REST -------------------------------------------------------------------------------
     @staticmethod
-    def _json(data: Any, status: int = 200) -> web.Response:
+    def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
         # Exactly application/json: discord.py treats anything else as text.
-        return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+        return web.Response(
+            status=status,
+            body=json.dumps(data).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
 
-    async def rest(self, request: web.Request) -> web.Response:
-        path = "/" + request.match_info["tail"]
-        body: Any = None
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
         if request.content_type == "application/json":
-            body = await request.json()
-        elif request.content_type.startswith("multipart/"):
-            body = {}
+            return await request.json()
+        if request.content_type.startswith("multipart/"):
+            body: dict[str, Any] = {}
             reader = await request.multipart()
             async for part in reader:
                 if part.name == "payload_json":  # type: ignore[union-attr]
                     body.update(json.loads(await part.text()))  # type: ignore[union-attr]
                 else:
-                    body.setdefault("files", []).append(await part.read())  # type: ignore[union-attr]
-        assert self._new_request is not None
-        async with self._new_request:
-            self.requests.append(Request(request.method, path, body))
-            self._new_request.notify_all()
+                    body.setdefault("files", []).append(
+                        {"filename": part.filename, "content": await part.read()}  # type: ignore[union-attr]
+                    )
+            return body
+        return None
+
+    async def rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        req = Request(request.method, path, await self._body(request), self.now)
+        fault = self._fault_for(request.method, path)
+        if fault is not None:
+            response = self._fault_response(fault)
+            req.status = fault.status
+        else:
+            req.status, req.response = self._serve(req)
+            response = self._json(req.response, req.status)
+        await self._record(req)
+        return response
+
+    def _serve(self, req: Request) -> tuple[int, Any]:
+        path, body = req.path, req.body
         if path == "/users/@me":
-            return self._json(user(BOT_ID, "Verbatim", bot=True))
+            return 200, user(BOT_ID, "Verbatim", bot=True)
         if path == "/oauth2/applications/@me":
-            return self._json(
-                {
-                    "id": APP_ID,
-                    "name": "Verbatim",
-                    "description": "",
-                    "icon": None,
-                    "bot_public": True,
-                    "bot_require_code_grant": False,
-                    "owner": user("1", "owner"),
-                    "verify_key": "",
-                    "flags": 0,
-                    "interactions_endpoint_url": None,
-                }
-            )
-        if path.endswith("/commands") and request.method == "PUT":
-            return self._json([{**c, "id": self.next_id(), "application_id": APP_ID, "version": "1"} for c in body])
-        if path.startswith("/interactions/"):
-            iid = path.split("/")[2]
-            kind = body.get("type")
-            data = body.get("data") or {}
-            payload: dict[str, Any] = {
-                "interaction": {
-                    "id": iid,
-                    "type": 2,
-                    "response_message_loading": kind == 5,
-                    "response_message_ephemeral": bool(data.get("flags", 0) & 64),
-                }
+            return 200, {
+                "id": APP_ID,
+                "name": "Verbatim",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": user("1", "owner"),
+                "verify_key": "",
+                "flags": 0,
+                "interactions_endpoint_url": None,
             }
-            if kind in (4, 5, 7):
-                msg = self.message(data)
-                payload["interaction"]["response_message_id"] = msg["id"]
-                payload["resource"] = {"type": kind, "message": msg}
-            return self._json(payload)
-        if path.startswith("/webhooks/") or path.startswith("/channels/"):
-            return self._json(self.message(body or {}))
-        return self._json({})
+        if path.endswith("/commands") and req.method == "PUT":
+            return 200, [{**c, "id": self.next_id(), "application_id": APP_ID, "version": "1"} for c in body]
+        if path.startswith("/interactions/"):
+            return self._callback(req)
+        if path.startswith("/webhooks/"):
+            token = path.split("/")[3]
+            if token.removeprefix("tok") not in self._acknowledged:
+                self.problems.append(f"follow-up on {token} before the interaction was acknowledged")
+                return 404, {"message": "Unknown Webhook", "code": 10015}
+        is_message = path.startswith("/webhooks/") or (path.startswith("/channels/") and "/messages" in path)
+        if is_message:
+            if req.method in ("POST", "PATCH"):
+                refused = self._check_message(req.path, body or {})
+                if refused:
+                    return refused
+            return 200, self.message(body or {})
+        return 200, {}
+
+    def _check_message(self, where: str, data: dict[str, Any]) -> tuple[int, Any] | None:
+        if data.get("allowed_mentions") != {"parse": []}:
+            self.problems.append(f"{where}: allowed_mentions is {data.get('allowed_mentions')!r}, not none()")
+        problems = message_problems(data)
+        if not problems:
+            return None
+        self.problems += [f"{where}: {p}" for p in problems]
+        return 400, {"message": "Invalid Form Body", "code": 50035, "errors": problems}
+
+    def _callback(self, req: Request) -> tuple[int, Any]:
+        iid = req.path.split("/")[2]
+        issued = self._issued.get(iid)
+        if issued is None or req.at - issued > INTERACTION_DEADLINE:
+            self.problems.append(f"interaction {iid} answered after the deadline")
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if iid in self._acknowledged:
+            self.problems.append(f"interaction {iid} answered twice")
+            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+        kind = req.body.get("type")
+        data = req.body.get("data") or {}
+        if kind in (4, 7):
+            refused = self._check_message(req.path, data)
+            if refused:
+                return refused
+        self._acknowledged.add(iid)
+        payload: dict[str, Any] = {
+            "interaction": {
+                "id": iid,
+                "type": 2,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(data.get("flags", 0) & 64),
+            }
+        }
+        if kind in (4, 5, 7):
+            msg = self.message(data)
+            payload["interaction"]["response_message_id"] = msg["id"]
+            payload["resource"] = {"type": kind, "message": msg}
+        return 200, payload
 
     def message(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -143,22 +367,6 @@ class FakeDiscord:
             "components": body.get("components") or [],
         }
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Request:
-        """The first request (already made or still to come) that matches, or a timeout."""
-        assert self._new_request is not None
-
-        async def find() -> Request:
-            seen = 0
-            async with self._new_request:  # type: ignore[union-attr]
-                while True:
-                    for req in self.requests[seen:]:
-                        if predicate(req):
-                            return req
-                    seen = len(self.requests)
-                    await self._new_request.wait()  # type: ignore[union-attr]
-
-        return await asyncio.wait_for(find(), timeout)
-
     # ---- gateway ----------------------------------------------------------------------------
     async def gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -168,23 +376,42 @@ class FakeDiscord:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
-            data = json.loads(msg.data)
-            if data["op"] == 1:
+            frame = json.loads(msg.data)
+            await self._record(Request("WS", request.path, frame, self.now))
+            if frame["op"] == 1:
                 await ws.send_json({"op": 11})
-            elif data["op"] == 2:
+            elif frame["op"] == 2:
+                self.intents = frame["d"]["intents"]
                 await self.dispatch(
                     "READY",
                     {
                         "v": 10,
                         "user": user(BOT_ID, "Verbatim", bot=True),
                         "guilds": [{"id": GUILD_ID, "unavailable": True}],
-                        "session_id": "s1",
-                        "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+                        "session_id": SESSION_ID,
+                        "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
                         "application": {"id": APP_ID, "flags": 0},
                     },
                 )
                 await self.dispatch("GUILD_CREATE", self.guild())
+            elif frame["op"] == 6:
+                if frame["d"]["session_id"] != SESSION_ID:
+                    await ws.send_json({"op": 9, "d": False})
+                    continue
+                for event in self._events:  # what the client missed, then RESUMED
+                    if event["s"] > (frame["d"]["seq"] or 0):
+                        await ws.send_json(event)
+                self._seq += 1
+                await ws.send_json({"op": 0, "t": "RESUMED", "s": self._seq, "d": {}})
+        if self._ws is ws:
+            self._ws = None
         return ws
+
+    async def disconnect(self, code: int = 4000) -> None:
+        """Close the gateway the way Discord does before a resume (4000: unknown error)."""
+        ws, self._ws = self._ws, None
+        assert ws is not None, "no gateway connection to close"
+        await ws.close(code=code, message=b"fake Discord closed the session")
 
     def guild(self) -> dict[str, Any]:
         return {
@@ -220,9 +447,12 @@ class FakeDiscord:
         }
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self._ws is not None
+        """Send an event now, or keep it for the resume when the gateway is down."""
         self._seq += 1
-        await self._ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
+        self._events.append(frame)
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.send_json(frame)
 
     def member(self, uid: str, name: str, admin: bool = False) -> dict[str, Any]:
         return {
@@ -239,6 +469,7 @@ class FakeDiscord:
 
     async def _interaction(self, kind: int, data: dict[str, Any], uid: str, admin: bool = False, **extra: Any) -> str:
         iid = self.next_id()
+        self._issued[iid] = self.now
         await self.dispatch(
             "INTERACTION_CREATE",
             {
@@ -267,18 +498,27 @@ class FakeDiscord:
     async def slash(
         self, name: str, options: list[dict[str, Any]], uid: str = "500", admin: bool = False, kind: int = 2
     ) -> str:
+        """A member runs /name (kind 2), or types into a focused option (kind 4, autocomplete)."""
         data = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID}
         return await self._interaction(kind, data, uid, admin)
 
-    async def click(self, message: dict[str, Any], custom_id: str, uid: str = "500") -> str:
-        return await self._interaction(3, {"custom_id": custom_id, "component_type": 2}, uid, message=message)
+    async def click(self, message: dict[str, Any], label: str, uid: str = "500") -> str:
+        """A member presses the button whose label starts with ``label`` on a message the bot sent."""
+        buttons = [c for row in message["components"] for c in row["components"]]
+        matches = [b for b in buttons if b.get("label", "").startswith(label)]
+        assert matches, f"no button {label!r} among {[b.get('label') for b in buttons]}"
+        data = {"custom_id": matches[0]["custom_id"], "component_type": 2}
+        return await self._interaction(3, data, uid, message=message)
 
     async def say(self, content: str, uid: str = "500", mention_bot: bool = True) -> str:
+        """A member posts in the channel. Without the message-content intent, Discord blanks the
+        content of messages that do not mention the bot, and so does this fake."""
         mid = self.next_id()
+        visible = mention_bot or bool((self.intents or 0) & MESSAGE_CONTENT_INTENT)
         await self.dispatch(
             "MESSAGE_CREATE",
             {
-                **self.message({"content": content}),
+                **self.message({"content": content if visible else ""}),
                 "id": mid,
                 "author": user(uid, f"user{uid}"),
                 "member": {k: v for k, v in self.member(uid, f"user{uid}").items() if k != "user"},

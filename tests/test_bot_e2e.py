@@ -1,12 +1,24 @@
-"""The unmodified bot against the local fake Discord: real HTTP, a real websocket, real JSON."""
+"""The unmodified bot against the local fake Discord: real HTTP, a real websocket, real JSON.
+
+Every test also proves, through the fixture's teardown, that nothing the bot sent broke Discord's
+limits or could ping anyone, that every interaction was answered inside three seconds, and that
+nothing was logged at ERROR.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import discord
+import numpy as np
 import pytest
 import yarl
 
@@ -14,142 +26,369 @@ from bot.app import create_bot
 from embeddings.corpus import load_corpus
 from embeddings.embedder import HashingEmbedder
 from embeddings.settings import Settings
-from tests.fake_discord import APP_ID, GUILD_ID, FakeDiscord
+from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
 
 TIMEOUT = 10.0
 
 
-@pytest.fixture
-async def discord_env(corpus_dir: Path, tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, discord.Client]]:
+class ErrorLog(logging.Handler):
+    """Collects ERROR records: discord.py logs, rather than raises, most failures inside a bot."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, embedder: HashingEmbedder | None = None) -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
     await fake.start()
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = f"http://127.0.0.1:{fake.port}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{fake.port}/gateway")
-    settings = Settings(
+    bot = create_bot(settings, embedder or HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
+    task = asyncio.create_task(bot.start("test-token"))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), TIMEOUT)
+        yield fake
+        assert not fake.problems, fake.problems
+        assert not fake.unanswered(), f"interactions never answered: {fake.unanswered()}"
+        assert not errors.records, [r.getMessage() for r in errors.records]
+    finally:
+        await bot.close()
+        await asyncio.wait_for(task, TIMEOUT)
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+        logging.getLogger().removeHandler(errors)
+        await fake.stop()
+
+
+@pytest.fixture
+def settings(corpus_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(
         corpus_dir=corpus_dir,
         index_dir=tmp_path / "ix",
         guild_id=int(GUILD_ID),
         cooldown_seconds=30.0,
         max_question_chars=200,
     )
-    bot = create_bot(settings, HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
-    task = asyncio.create_task(bot.start("test-token"))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), TIMEOUT)
-        yield fake, bot
-    finally:
-        await bot.close()
-        await asyncio.wait_for(task, TIMEOUT)
-        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
-        await fake.stop()
 
 
-def _sent_by_bot(req) -> bool:  # type: ignore[no-untyped-def]
-    return req.method in ("POST", "PATCH") and (
-        req.path.startswith("/webhooks/") or req.path.startswith("/channels/") or req.path.startswith("/interactions/")
-    )
+@pytest.fixture
+async def fake(settings: Settings) -> AsyncIterator[FakeDiscord]:
+    async with running_bot(settings) as fake:
+        yield fake
 
 
-async def test_commands_sync_to_the_guild_at_start(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
+def option(name: str, value: object, kind: int = 3, focused: bool = False) -> dict[str, object]:
+    return {"name": name, "type": kind, "value": value, **({"focused": True} if focused else {})}
+
+
+def unescape(markdown: str) -> str:
+    """What a reader sees: block-quote marker, bold and escapes removed, whitespace collapsed."""
+    text = markdown.removeprefix("> ").replace("**", "").replace("\u200b", "")
+    return " ".join(re.sub(r"\\(.)", r"\1", text).split())
+
+
+def cited_paragraph(footer: str) -> int:
+    match = re.search(r"paras?\. (\d+)", footer)
+    assert match, footer
+    return int(match.group(1))
+
+
+def texts(corpus_dir: Path) -> dict[str, str]:
+    return {d.title: " ".join(d.text.split()) for d in load_corpus(corpus_dir).documents.values()}
+
+
+async def ask(fake: FakeDiscord, question: str, uid: str = "500", *extra: dict[str, object]) -> dict[str, Any]:
+    iid = await fake.slash("ask", [option("question", question), *extra], uid=uid)
+    body: dict[str, Any] = (await fake.followup_to(iid, TIMEOUT)).body
+    return body
+
+
+# ---- start-up ---------------------------------------------------------------------------------
+
+
+async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: FakeDiscord) -> None:
+    identify = await fake.wait_for(lambda r: r.method == "WS" and r.body["op"] == 2, TIMEOUT)
+    assert identify.body["d"]["token"] == "test-token"
+    assert not identify.body["d"]["intents"] & MESSAGE_CONTENT_INTENT, "the privileged intent must stay off"
     req = await fake.wait_for(lambda r: r.path == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands", TIMEOUT)
-    names = {c["name"] for c in req.body}
-    assert names == {"ask", "source", "sources", "help", "reindex"}
+    commands = {c["name"]: c for c in req.body}
+    assert set(commands) == {"ask", "source", "sources", "help", "reindex"}
     for command in req.body:
-        for option in command.get("options", []):
-            assert option.get("description"), f"{command['name']}.{option['name']} has no description"
+        assert command["description"]
+        for opt in command.get("options", []):
+            assert opt.get("description"), f"{command['name']}.{opt['name']} has no description"
+    assert int(commands["reindex"]["default_member_permissions"]) == 1 << 5, "hidden from non-admins"
     assert not any(r.path == f"/applications/{APP_ID}/commands" for r in fake.requests), "no global sync at start"
 
 
-async def test_ask_defers_then_quotes_verbatim_with_citations(discord_env, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    iid = await fake.slash("ask", [{"name": "question", "type": 3, "value": "Hokkaido ICBM launch"}])
-    defer = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/"), TIMEOUT)
-    assert defer.body["type"] == 5
-    follow = await fake.wait_for(lambda r: r.path.startswith(f"/webhooks/{APP_ID}/tok{iid}"), TIMEOUT)
-    body = follow.body
-    assert body["allowed_mentions"] == {"parse": []}
+# ---- /ask and mentions ------------------------------------------------------------------------
+
+
+async def test_ask_defers_then_quotes_verbatim_with_checkable_citations(fake: FakeDiscord, corpus_dir: Path) -> None:
+    iid = await fake.slash("ask", [option("question", "Hokkaido ICBM launch")])
+    defer = await fake.answer_to(iid, TIMEOUT)
+    assert defer.body["type"] == 5, "deferred before searching"
+    body = (await fake.followup_to(iid, TIMEOUT)).body
     assert 1 <= len(body["embeds"]) <= 3
-    texts = {d.doc_id: d.text for d in load_corpus(corpus_dir).documents.values()}
-    embed = body["embeds"][0]
-    assert "001_9a301a089a780dac" in embed["footer"]["text"] or "Delegation of Japan" in embed["footer"]["text"]
-    assert "**" in embed["description"]
-    shown = embed["description"].removeprefix("> ").replace("**", "").replace("\\", "")
-    assert any(" ".join(shown.split()) in " ".join(t.split()) for t in texts.values()), "quote must be verbatim"
-    assert body["components"], "a Full text button per source"
+    corpus = load_corpus(corpus_dir)
+    by_title = {d.title: d for d in corpus.documents.values()}
+    for embed in body["embeds"]:
+        title = embed["title"].split(". ", 1)[1]
+        doc = by_title[title]
+        assert embed["footer"]["text"].startswith(f"{doc.title}, {doc.speaker}, {doc.venue}")
+        assert re.search(r"\*\*.+\*\*", embed["description"]), "the answering sentence is in bold"
+        assert unescape(embed["description"]) in " ".join(doc.text.split()), "the quote must be verbatim"
+    assert "Delegation of Japan" in body["embeds"][0]["footer"]["text"]
+    labels = [c["label"] for row in body["components"] for c in row["components"]]
+    assert labels and all(label.startswith("Full text") for label in labels)
 
 
-async def test_mention_gets_a_reply_with_no_pings(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
+async def test_full_text_button_opens_the_cited_paragraph_for_the_clicker_only(fake: FakeDiscord) -> None:
+    iid = await fake.slash("ask", [option("question", "Hokkaido ICBM launch")])
+    follow = await fake.followup_to(iid, TIMEOUT)
+    paragraph = cited_paragraph(follow.body["embeds"][0]["footer"]["text"])
+    click = await fake.click(follow.message, "Full text", uid="600")
+    opened = await fake.answer_to(click, TIMEOUT)
+    assert opened.body["type"] == 4 and opened.body["data"]["flags"] == 64, "only the clicker sees it"
+    assert f"**[{paragraph}]**" in opened.body["data"]["embeds"][0]["description"]
+
+
+async def test_mention_gets_a_reply_without_the_content_intent(fake: FakeDiscord) -> None:
+    await fake.say("Yoshimasa Hayashi briefing", mention_bot=False)
     mid = await fake.say(f"<@{APP_ID}> Yoshimasa Hayashi briefing")
-    reply = await fake.wait_for(lambda r: r.path.endswith("/messages") and r.method == "POST", TIMEOUT)
-    assert str(reply.body["message_reference"]["message_id"]) == mid
-    assert reply.body["allowed_mentions"]["parse"] == []
+    reply = await fake.wait_for(lambda r: r.path == f"/channels/{CHANNEL_ID}/messages", TIMEOUT)
+    assert str(reply.body["message_reference"]["message_id"]) == mid, "a reply to the mention, and only to it"
+    assert reply.body["allowed_mentions"] == {"parse": []}
     assert reply.body["embeds"]
+    assert sum(r.path == f"/channels/{CHANNEL_ID}/messages" for r in fake.requests) == 1
 
 
-async def test_long_question_and_cooldown_get_friendly_replies(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    iid = await fake.slash("ask", [{"name": "question", "type": 3, "value": "x " * 150}])
-    req = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/"), TIMEOUT)
+async def test_echoed_question_cannot_ping_or_break_markdown(fake: FakeDiscord) -> None:
+    body = await ask(fake, "@everyone **sanctions** `DPRK` <@123>")
+    content = str(body["content"])
+    assert "@everyone" not in content and "@\u200beveryone" in content
+    assert "\\*\\*sanctions\\*\\*" in content and "\\`DPRK\\`" in content
+    assert body["allowed_mentions"] == {"parse": []}
+
+
+async def test_unanswerable_question_says_so_and_suggests_the_corpus(fake: FakeDiscord) -> None:
+    body = await ask(fake, "zzzz qqqq")
+    assert "Nothing in the corpus answers this" in str(body["content"])
+    assert "/sources" in str(body["content"])
+    assert not body.get("embeds")
+
+
+async def test_filters_are_applied_and_bad_dates_explained(fake: FakeDiscord) -> None:
+    body = await ask(fake, "ICBM launch", "500", option("since", "2030"))
+    assert "No document matches those filters" in str(body["content"])
+    iid = await fake.slash("ask", [option("question", "ICBM launch"), option("until", "last week")], uid="501")
+    refused = await fake.answer_to(iid, TIMEOUT)
+    assert refused.body["data"]["flags"] == 64 and "is not a date" in refused.body["data"]["content"]
+    body = await ask(fake, "cooperation with Pyongyang", "501", option("document", "tass tokyo"))  # no cooldown spent
+    assert all("TASS" in e["footer"]["text"] for e in body["embeds"])
+
+
+async def test_long_question_and_cooldown_get_friendly_replies(fake: FakeDiscord) -> None:
+    iid = await fake.slash("ask", [option("question", "x " * 150)])
+    req = await fake.answer_to(iid, TIMEOUT)
     assert req.body["type"] == 4 and req.body["data"]["flags"] == 64
     assert "keep it under 200" in req.body["data"]["content"]
-    first = await fake.slash("ask", [{"name": "question", "type": 3, "value": "sanctions"}], uid="777")
-    await fake.wait_for(lambda r: r.path.startswith(f"/webhooks/{APP_ID}/tok{first}"), TIMEOUT)
-    second = await fake.slash("ask", [{"name": "question", "type": 3, "value": "sanctions again"}], uid="777")
-    req = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{second}/"), TIMEOUT)
-    assert "please wait" in req.body["data"]["content"]
+    await ask(fake, "sanctions", uid="777")
+    second = await fake.slash("ask", [option("question", "sanctions again")], uid="777")
+    req = await fake.answer_to(second, TIMEOUT)
+    assert req.body["data"]["flags"] == 64 and "please wait" in req.body["data"]["content"]
 
 
-async def test_unanswerable_question_says_so(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    iid = await fake.slash("ask", [{"name": "question", "type": 3, "value": "zzzz qqqq"}])
-    follow = await fake.wait_for(lambda r: r.path.startswith(f"/webhooks/{APP_ID}/tok{iid}"), TIMEOUT)
-    assert "Nothing in the corpus answers this" in follow.body["content"]
-    assert follow.body["allowed_mentions"] == {"parse": []}
+async def test_channel_allow_list(settings: Settings) -> None:
+    async with running_bot(replace(settings, allowed_channels=frozenset({42}))) as fake:
+        iid = await fake.slash("ask", [option("question", "ICBM launch")])
+        req = await fake.answer_to(iid, TIMEOUT)
+        assert req.body["data"]["flags"] == 64 and "<#42>" in req.body["data"]["content"]
+        await fake.say(f"<@{APP_ID}> ICBM launch")
+        help_id = await fake.slash("help", [])
+        await fake.answer_to(help_id, TIMEOUT)  # events are handled in order: the mention came first
+        assert not any(r.path.startswith("/channels/") for r in fake.requests), "silent outside the allow-list"
 
 
-async def test_source_autocomplete_is_capped_and_matches_words(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    iid = await fake.slash("source", [{"name": "document", "type": 3, "value": "tass tokyo", "focused": True}], kind=4)
-    req = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/"), TIMEOUT)
+# ---- /source, /sources, /help -----------------------------------------------------------------
+
+
+async def test_source_autocomplete_is_capped_and_matches_words(fake: FakeDiscord) -> None:
+    iid = await fake.slash("source", [option("document", "tass tokyo", focused=True)], kind=4)
+    req = await fake.answer_to(iid, TIMEOUT)
     assert req.body["type"] == 8
-    choices = req.body["data"]["choices"]
-    assert [c["value"] for c in choices] == ["004_98d5f114bee79a04"]
+    assert [c["value"] for c in req.body["data"]["choices"]] == ["004_98d5f114bee79a04"]
+    iid = await fake.slash("source", [option("document", "", focused=True)], kind=4)
+    choices = (await fake.answer_to(iid, TIMEOUT)).body["data"]["choices"]
+    assert 1 <= len(choices) <= 25 and all(len(c["name"]) <= 100 for c in choices)
 
 
-async def test_source_pages_only_for_the_invoker(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    iid = await fake.slash(
-        "source",
-        [
-            {"name": "document", "type": 3, "value": "001_9a301a089a780dac"},
-            {"name": "paragraph", "type": 4, "value": 9},
-        ],
+async def test_source_pages_turn_for_the_invoker_and_refuse_a_stranger(fake: FakeDiscord, corpus_dir: Path) -> None:
+    iid = await fake.slash("source", [option("document", "001_9a301a089a780dac"), option("paragraph", 9, kind=4)])
+    opened = await fake.answer_to(iid, TIMEOUT)
+    assert opened.body["type"] == 4 and not opened.body["data"].get("flags")
+    embed = opened.body["data"]["embeds"][0]
+    assert "**[9]**" in embed["description"]
+    first_page = int(re.search(r"page (\d+)/(\d+)", embed["footer"]["text"]).group(1))  # type: ignore[union-attr]
+    message = opened.message
+
+    stranger = await fake.click(message, "Next", uid="501")
+    refused = await fake.answer_to(stranger, TIMEOUT)
+    assert refused.body["type"] == 4 and refused.body["data"]["flags"] == 64
+    assert "belong to whoever opened" in refused.body["data"]["content"]
+
+    owner = await fake.click(message, "Next", uid="500")
+    turned = await fake.answer_to(owner, TIMEOUT)
+    assert turned.body["type"] == 7, "the page is edited in place"
+    assert f"page {first_page + 1}/" in turned.body["data"]["embeds"][0]["footer"]["text"]
+
+    download = await fake.click(message, "Download", uid="500")
+    sent = await fake.answer_to(download, TIMEOUT)
+    (file,) = sent.body["files"]
+    assert file["filename"] == "001_9a301a089a780dac.txt"
+    assert file["content"].decode() == load_corpus(corpus_dir).documents["001_9a301a089a780dac"].text
+
+
+async def test_source_by_typed_words_and_a_helpful_refusal(fake: FakeDiscord) -> None:
+    iid = await fake.slash("source", [option("document", "tass tokyo")])
+    assert "TASS" in (await fake.answer_to(iid, TIMEOUT)).body["data"]["embeds"][0]["footer"]["text"]
+    iid = await fake.slash("source", [option("document", "../../etc/passwd")])
+    refused = await fake.answer_to(iid, TIMEOUT)
+    assert refused.body["data"]["flags"] == 64 and "No document matches" in refused.body["data"]["content"]
+    assert "root:" not in refused.body["data"]["content"]
+
+
+async def test_sources_and_help(fake: FakeDiscord) -> None:
+    iid = await fake.slash("sources", [])
+    listing = (await fake.answer_to(iid, TIMEOUT)).body["data"]
+    assert listing["flags"] == 64 and listing["embeds"][0]["title"] == "5 documents"
+    assert "004_98d5f114bee79a04" in listing["embeds"][0]["description"]
+    iid = await fake.slash("help", [])
+    assert "/ask" in (await fake.answer_to(iid, TIMEOUT)).body["data"]["content"]
+
+
+async def test_everything_fits_discord_limits_with_huge_titles_and_paragraphs(
+    settings: Settings, corpus_dir: Path
+) -> None:
+    title = "Joint statement on the comprehensive monitoring of maritime transfers " * 6
+    sentence = "The observers recorded ship to ship transfers of refined petroleum near the coast. "
+    (corpus_dir / "huge.txt").write_text(
+        f"---\ntitle: {title.strip()}\nspeaker: {'Spokesperson ' * 30}\nvenue: V\ndate: 2025-02-01\n---\n"
+        + sentence * 120
+        + "\n"
     )
-    req = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/"), TIMEOUT)
-    assert req.body["type"] == 4
-    data = req.body["data"]
-    assert "**[9]**" in data["embeds"][0]["description"]
-    assert data["allowed_mentions"] == {"parse": []}
-    buttons = [c for row in data["components"] for c in row["components"]]
-    assert [b["label"] for b in buttons] == ["◀ Previous", "Next ▶", "Download .txt"]
+    for n in range(60):
+        (corpus_dir / f"extra{n:02}.txt").write_text(
+            f"---\ntitle: {title[: 40 + n]}\nspeaker: S{n}\nvenue: V\ndate: 2024-01-{n % 28 + 1:02}\n---\nText {n}.\n"
+        )
+    async with running_bot(settings) as fake:
+        body = await ask(fake, "ship to ship transfers of refined petroleum")
+        assert body["embeds"], "the huge document answers"
+        iid = await fake.slash("source", [option("document", "huge")])
+        opened = await fake.answer_to(iid, TIMEOUT)
+        assert "page 1/" in opened.body["data"]["embeds"][0]["footer"]["text"]
+        iid = await fake.slash("sources", [])
+        listing = await fake.answer_to(iid, TIMEOUT)
+        assert listing.body["data"]["embeds"][0]["title"] == "66 documents"
+        turned = await fake.answer_to(await fake.click(listing.message, "Next"), TIMEOUT)
+        assert "page 2/" in turned.body["data"]["embeds"][0]["footer"]["text"]
+    # running_bot's exit asserted that Discord accepted every message (no limit broken).
 
 
-async def test_reindex_refused_for_a_plain_member(discord_env) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
+# ---- /reindex ---------------------------------------------------------------------------------
+
+
+async def test_reindex_refused_for_a_plain_member(fake: FakeDiscord) -> None:
     iid = await fake.slash("reindex", [])
-    req = await fake.wait_for(lambda r: r.path.startswith(f"/interactions/{iid}/"), TIMEOUT)
+    req = await fake.answer_to(iid, TIMEOUT)
     assert "Manage Server" in req.body["data"]["content"] and req.body["data"]["flags"] == 64
 
 
-async def test_reindex_by_admin_reports_changes(discord_env, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    fake, _ = discord_env
-    (corpus_dir / "new.txt").write_text(
-        "---\ntitle: New\nspeaker: S\nvenue: V\ndate: 2025-01-01\n---\n"
-        "A new statement about maritime monitoring of tankers near the coast.\n"
-    )
-    iid = await fake.slash("reindex", [], uid="1", admin=True)
-    follow = await fake.wait_for(lambda r: r.path.startswith(f"/webhooks/{APP_ID}/tok{iid}"), TIMEOUT)
-    assert "1 added" in follow.body["content"]
+class GatedEmbedder(HashingEmbedder):
+    """Holds any encode that contains ``marker`` until the test opens the gate."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if any(self.marker in t for t in texts):
+            self.entered.set()
+            if not self.gate.wait(TIMEOUT):
+                raise TimeoutError("the test never opened the gate")
+        return super().encode(texts, progress=progress)
+
+
+async def test_reindex_by_admin_while_questions_keep_being_answered(settings: Settings, corpus_dir: Path) -> None:
+    embedder = GatedEmbedder(marker="GATEKEEPER")
+    async with running_bot(settings, embedder) as fake:
+        (corpus_dir / "new.txt").write_text(
+            "---\ntitle: Zebrafish report\nspeaker: S\nvenue: V\ndate: 2025-01-01\n---\n"
+            "The zebrafish monitoring programme tracks tankers near the coast. GATEKEEPER\n"
+        )
+        try:
+            rebuild = await fake.slash("reindex", [], uid="1", admin=True)
+            assert (await fake.answer_to(rebuild, TIMEOUT)).body["type"] == 5
+            assert await asyncio.to_thread(embedder.entered.wait, TIMEOUT), "the rebuild never started embedding"
+
+            during = await ask(fake, "Hokkaido ICBM launch", uid="601")
+            assert during["embeds"], "answered from the old index while the rebuild runs"
+            assert all("Zebrafish" not in e["title"] for e in during["embeds"])
+            again = await fake.slash("reindex", [], uid="1", admin=True)
+            assert "already running" in (await fake.answer_to(again, TIMEOUT)).body["data"]["content"]
+            assert not any(r.path.startswith(f"/webhooks/{APP_ID}/tok{rebuild}") for r in fake.requests)
+        finally:
+            embedder.gate.set()
+        report = await fake.followup_to(rebuild, TIMEOUT)
+        assert "1 added" in report.body["content"] and report.body["flags"] == 64
+        after = await ask(fake, "zebrafish monitoring programme", uid="602")
+        assert "Zebrafish report" in after["embeds"][0]["title"]
+
+
+# ---- Discord misbehaving ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "via"),
+    [(f"/channels/{CHANNEL_ID}/messages", "mention"), (f"/webhooks/{APP_ID}/", "ask")],
+    ids=["bot-http", "webhook"],
+)
+async def test_429_retry_after_is_honoured(fake: FakeDiscord, path: str, via: str) -> None:
+    fake.fail_next("POST", path, 429, retry_after=0.6)
+    if via == "mention":
+        await fake.say(f"<@{APP_ID}> ICBM launch")
+    else:
+        await fake.slash("ask", [option("question", "ICBM launch")])
+    ok = await fake.wait_for(lambda r: r.path.startswith(path) and r.method == "POST" and r.status == 200, TIMEOUT)
+    limited = [r for r in fake.requests if r.path.startswith(path) and r.status == 429]
+    assert len(limited) == 1
+    assert ok.at - limited[0].at >= 0.6, "retried before retry-after had passed"
+    assert ok.body["embeds"]
+
+
+async def test_a_5xx_is_retried(fake: FakeDiscord) -> None:
+    fake.fail_next("POST", f"/webhooks/{APP_ID}/", 502)
+    body = await ask(fake, "ICBM launch")
+    assert body["embeds"]
+    assert [r.status for r in fake.requests if r.path.startswith(f"/webhooks/{APP_ID}/")] == [502, 200]
+
+
+async def test_gateway_disconnect_is_resumed_and_missed_events_replayed(fake: FakeDiscord) -> None:
+    await fake.disconnect(code=4000)
+    missed = await fake.slash("help", [])  # sent while the bot is away: replayed after RESUME
+    resume = await fake.wait_for(lambda r: r.method == "WS" and r.body["op"] == 6, TIMEOUT)
+    assert resume.path == "/resume", "resumes go to READY's resume_gateway_url"
+    assert resume.body["d"]["session_id"] == SESSION_ID and resume.body["d"]["seq"] >= 2
+    assert (await fake.answer_to(missed, TIMEOUT)).body["type"] == 4
+    body = await ask(fake, "ICBM launch")
+    assert body["embeds"]
+    assert sum(r.method == "WS" and r.body["op"] == 2 for r in fake.requests) == 1, "resumed, not re-identified"
