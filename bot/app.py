@@ -46,6 +46,20 @@ from embeddings.settings import Settings
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 VIEW_TIMEOUT = 900.0
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,  # answers are embeds
+    attach_files=True,  # the .txt download
+    read_message_history=True,  # Discord requires it to reply to a mention
+)
+SCOPES = ("bot", "applications.commands")
+
+
+def invite_url(application_id: int) -> str:
+    """The link that adds the bot to a server with exactly the permissions it uses."""
+    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS, scopes=SCOPES)
 
 
 class Refusal(app_commands.AppCommandError):
@@ -216,7 +230,9 @@ class PagerView(ReportingView):
 
 
 class VerbatimBot(commands.Bot):
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, **options: object) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: object
+    ) -> None:
         intents = discord.Intents.default()  # no privileged message-content intent: mentions carry content
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -228,6 +244,8 @@ class VerbatimBot(commands.Bot):
         self.settings = settings
         self.holder = EngineHolder(settings, embedder or SentenceTransformerEmbedder())
         self.cooldown = Cooldown(settings.cooldown_seconds)
+        self.sync_only = sync_only
+        """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
 
     async def setup_hook(self) -> None:
         await self.add_cog(VerbatimCog(self))
@@ -236,12 +254,33 @@ class VerbatimBot(commands.Bot):
         if isinstance(reindex, app_commands.Command) and not self.settings.admin_role:
             # Hidden from members without Manage Server in Discord's UI; the check still applies.
             reindex.default_permissions = discord.Permissions(manage_guild=True)
+        if self.sync_only:
+            return
         await self.holder.get()
+        invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
+        log.info("invite link: %s", invite)
         if self.settings.guild_id:
             guild = discord.Object(id=self.settings.guild_id)
             self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-            log.info("slash commands synced to guild %s", self.settings.guild_id)
+            try:
+                await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                log.error(
+                    "cannot register slash commands in server %s (DISCORD_GUILD_ID): the bot is not in it, "
+                    "or was invited without the applications.commands scope. Invite it with %s",
+                    self.settings.guild_id,
+                    invite,
+                )
+            else:
+                log.info("slash commands synced to server %s", self.settings.guild_id)
+        else:
+            log.warning(
+                "DISCORD_GUILD_ID is not set: slash commands appear only after `verbatim sync` registers them "
+                "globally; mentions work now"
+            )
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s, in %d server(s)", self.user, len(self.guilds))
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await self.report_error(interaction, error)
@@ -452,6 +491,9 @@ class VerbatimCog(commands.Cog):
         )
 
 
-def create_bot(settings: Settings, embedder: Embedder | None = None, **options: object) -> commands.Bot:
-    """The bot, ready for ``start(token)``; tests pass a fake embedder and small timeouts."""
-    return VerbatimBot(settings, embedder, **options)
+def create_bot(
+    settings: Settings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: object
+) -> commands.Bot:
+    """The bot, ready for ``start(token)``; tests pass a fake embedder and small timeouts, and
+    ``options`` go to discord.py's ``Bot``."""
+    return VerbatimBot(settings, embedder, sync_only=sync_only, **options)

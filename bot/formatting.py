@@ -152,7 +152,7 @@ HELP_TEXT = """**Verbatim** answers questions about the statements in its corpus
 
 • `/ask question` — up to three passages, quoted word for word, the answering sentence in **bold**,
   each with its citation and a *Full text* button.
-  Optional: `document`, `speaker`, `since`, `until` (YYYY, YYYY-MM or YYYY-MM-DD).
+  Optional: `document`, `speaker`, `venue`, `since`, `until` (YYYY, YYYY-MM or YYYY-MM-DD).
 • Mention me with a question — the same answer, as a reply.
 • `/source document [paragraph]` — a document's full text, paged, with paragraph numbers and a download button.
 • `/sources` — the documents in the corpus.

@@ -41,20 +41,16 @@ def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
     _configure_logging(settings)
 
     async def go() -> None:
-        bot = create_bot(settings.__class__(**{**settings.__dict__, "guild_id": None}))
+        bot = create_bot(settings, sync_only=True)
         async with bot:
-            await bot.login(settings.discord_token)
-            from bot.app import VerbatimBot, VerbatimCog
-
-            assert isinstance(bot, VerbatimBot)
-            await bot.add_cog(VerbatimCog(bot))
+            await bot.login(settings.discord_token)  # runs setup_hook, which installs the commands
             if guild_id:
                 guild = discord.Object(id=guild_id)
                 bot.tree.copy_global_to(guild=guild)
                 synced = await bot.tree.sync(guild=guild)
             else:
                 synced = await bot.tree.sync()
-            print(f"synced {len(synced)} commands " + (f"to guild {guild_id}" if guild_id else "globally"))
+            print(f"synced {len(synced)} commands " + (f"to server {guild_id}" if guild_id else "globally"))
 
     asyncio.run(go())
     return 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from embeddings import cli
 from embeddings.embedder import HashingEmbedder, SentenceTransformerEmbedder
 from embeddings.engine import open_engine
 from embeddings.search import SearchEngine
@@ -49,3 +51,19 @@ def real_engine(
     """The real model over the project's corpus, indexed once for the whole session."""
     index_dir = tmp_path_factory.mktemp("real-index")
     yield open_engine(CORPUS, index_dir, real_embedder)
+
+
+@pytest.fixture
+def run(corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``verbatim ARGS`` in-process over the private corpus and ``tmp_path/ix`` (the index the bot
+    tests use too), with the hashing embedder; returns (exit status, stdout, stderr)."""
+    monkeypatch.setattr("embeddings.engine.SentenceTransformerEmbedder", HashingEmbedder)
+    monkeypatch.chdir(tmp_path)
+
+    def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = cli.main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

@@ -207,7 +207,8 @@ class FakeDiscord:
 
     # ---- faults -----------------------------------------------------------------------------
     def fail_next(self, method: str, path_prefix: str, status: int, retry_after: float = 0.0) -> None:
-        """The next matching request gets ``status`` (429 carries ``retry_after``) instead of service."""
+        """The next matching request gets ``status`` instead of service: 429 (with ``retry_after``),
+        403 (Missing Access) or a 5xx."""
         self.faults.append(Fault(method, path_prefix, status, retry_after))
 
     def _fault_for(self, method: str, path: str) -> Fault | None:
@@ -230,6 +231,8 @@ class FakeDiscord:
             }
             body = {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}
             return self._json(body, 429, headers)
+        if fault.status == 403:
+            return self._json({"message": "Missing Access", "code": 50001}, 403)
         return self._json({"message": "Bad Gateway", "code": 0}, fault.status)
 
     # ---- REST -------------------------------------------------------------------------------

@@ -23,12 +23,15 @@ import pytest
 import yarl
 
 from bot.app import create_bot
+from bot.runner import sync_commands
 from embeddings.corpus import load_corpus
 from embeddings.embedder import HashingEmbedder
+from embeddings.search import SearchEngine
 from embeddings.settings import Settings
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
 
 TIMEOUT = 10.0
+TOKEN = "test-token-Zx9"
 
 
 class ErrorLog(logging.Handler):
@@ -43,28 +46,50 @@ class ErrorLog(logging.Handler):
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, embedder: HashingEmbedder | None = None) -> AsyncIterator[FakeDiscord]:
+async def local_discord() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord, with discord.py pointed at it (process-wide, so restored afterwards)."""
     fake = FakeDiscord()
     await fake.start()
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     discord.http.Route.BASE = f"http://127.0.0.1:{fake.port}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{fake.port}/gateway")
-    bot = create_bot(settings, embedder or HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
-    task = asyncio.create_task(bot.start("test-token"))
     try:
-        await asyncio.wait_for(bot.wait_until_ready(), TIMEOUT)
         yield fake
-        assert not fake.problems, fake.problems
-        assert not fake.unanswered(), f"interactions never answered: {fake.unanswered()}"
-        assert not errors.records, [r.getMessage() for r in errors.records]
     finally:
-        await bot.close()
-        await asyncio.wait_for(task, TIMEOUT)
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
-        logging.getLogger().removeHandler(errors)
         await fake.stop()
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    embedder: HashingEmbedder | None = None,
+    faults: Sequence[tuple[str, str, int]] = (),
+    expected_errors: Sequence[str] = (),
+) -> AsyncIterator[FakeDiscord]:
+    """The bot started against a fresh fake Discord (with ``faults`` armed before it logs in);
+    on exit, fails on any breach of Discord's rules and any ERROR not in ``expected_errors``."""
+    errors = ErrorLog()
+    logging.getLogger().addHandler(errors)
+    async with local_discord() as fake:
+        for method, path, status in faults:
+            fake.fail_next(method, path, status)
+        bot = create_bot(
+            settings, embedder or HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False
+        )
+        task = asyncio.create_task(bot.start(TOKEN))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), TIMEOUT)
+            yield fake
+            assert not fake.problems, fake.problems
+            assert not fake.unanswered(), f"interactions never answered: {fake.unanswered()}"
+            logged = [r.getMessage() for r in errors.records]
+            assert not [m for m in logged if not any(e in m for e in expected_errors)], logged
+            assert all(any(e in m for m in logged) for e in expected_errors), f"{expected_errors} not in {logged}"
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, TIMEOUT)
+            logging.getLogger().removeHandler(errors)
 
 
 @pytest.fixture
@@ -88,9 +113,10 @@ def option(name: str, value: object, kind: int = 3, focused: bool = False) -> di
     return {"name": name, "type": kind, "value": value, **({"focused": True} if focused else {})}
 
 
-def unescape(markdown: str) -> str:
+def unescape(markdown: str, keep_bold: bool = False) -> str:
     """What a reader sees: block-quote marker, bold and escapes removed, whitespace collapsed."""
-    text = markdown.removeprefix("> ").replace("**", "").replace("\u200b", "")
+    text = markdown.removeprefix("> ").replace("\u200b", "")
+    text = text if keep_bold else text.replace("**", "")
     return " ".join(re.sub(r"\\(.)", r"\1", text).split())
 
 
@@ -115,7 +141,7 @@ async def ask(fake: FakeDiscord, question: str, uid: str = "500", *extra: dict[s
 
 async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: FakeDiscord) -> None:
     identify = await fake.wait_for(lambda r: r.method == "WS" and r.body["op"] == 2, TIMEOUT)
-    assert identify.body["d"]["token"] == "test-token"
+    assert identify.body["d"]["token"] == TOKEN
     assert not identify.body["d"]["intents"] & MESSAGE_CONTENT_INTENT, "the privileged intent must stay off"
     req = await fake.wait_for(lambda r: r.path == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands", TIMEOUT)
     commands = {c["name"]: c for c in req.body}
@@ -126,6 +152,50 @@ async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: F
             assert opt.get("description"), f"{command['name']}.{opt['name']} has no description"
     assert int(commands["reindex"]["default_member_permissions"]) == 1 << 5, "hidden from non-admins"
     assert not any(r.path == f"/applications/{APP_ID}/commands" for r in fake.requests), "no global sync at start"
+
+
+async def test_a_server_that_refuses_commands_gets_a_clear_log_with_the_invite_link(settings: Settings) -> None:
+    guild_commands = f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
+    with_invite = "Invite it with https://discord.com/oauth2/authorize?client_id=" + APP_ID
+    async with running_bot(settings, faults=[("PUT", guild_commands, 403)], expected_errors=[with_invite]) as fake:
+        refused = await fake.wait_for(lambda r: r.path == guild_commands, TIMEOUT)
+        assert refused.status == 403
+        mid = await fake.say(f"<@{APP_ID}> ICBM launch")  # the bot stays up: mentions still work
+        reply = await fake.wait_for(lambda r: r.path == f"/channels/{CHANNEL_ID}/messages", TIMEOUT)
+        assert str(reply.body["message_reference"]["message_id"]) == mid
+
+
+def test_verbatim_sync_registers_commands_globally_on_demand(settings: Settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> FakeDiscord:
+        async with local_discord() as fake:
+            token_settings = replace(settings, discord_token=TOKEN)
+            await asyncio.wait_for(asyncio.to_thread(sync_commands, token_settings), TIMEOUT)
+            return fake
+
+    fake = asyncio.run(scenario())
+    (put,) = [r for r in fake.requests if r.method == "PUT"]
+    assert put.path == f"/applications/{APP_ID}/commands"
+    assert {c["name"] for c in put.body} == {"ask", "source", "sources", "help", "reindex"}
+    assert not settings.index_dir.exists(), "publishing commands needs no index"
+    assert "synced 5 commands globally" in capsys.readouterr().out
+
+
+async def test_an_unexpected_failure_is_a_short_reply_and_a_logged_traceback(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated engine failure")
+
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(settings, expected_errors=["interaction ask failed"]) as fake:
+        monkeypatch.setattr(SearchEngine, "search", broken)
+        iid = await fake.slash("ask", [option("question", "ICBM launch")])
+        reply = await fake.followup_to(iid, TIMEOUT)
+        assert reply.body["flags"] == 64 and "something went wrong on my side" in reply.body["content"]
+        assert "simulated" not in reply.body["content"], "no internals shown to members"
+    assert [r for r in caplog.records if r.getMessage() == "interaction ask failed" and r.exc_info]
+    assert "simulated engine failure" in caplog.text
+    assert TOKEN not in caplog.text, "the token never reaches the log"
 
 
 # ---- /ask and mentions ------------------------------------------------------------------------
@@ -158,6 +228,17 @@ async def test_full_text_button_opens_the_cited_paragraph_for_the_clicker_only(f
     opened = await fake.answer_to(click, TIMEOUT)
     assert opened.body["type"] == 4 and opened.body["data"]["flags"] == 64, "only the clicker sees it"
     assert f"**[{paragraph}]**" in opened.body["data"]["embeds"][0]["description"]
+
+
+async def test_the_console_gives_the_same_answer(fake: FakeDiscord, run) -> None:  # type: ignore[no-untyped-def]
+    question = "What did Japan say about the ICBM launch?"
+    body = await ask(fake, question)
+    code, out, _ = run("chat", stdin=question + "\n")
+    console = " ".join(out.split())
+    assert code == 0 and body["embeds"]
+    for n, embed in enumerate(body["embeds"], 1):
+        assert f"[{n}] “{unescape(embed['description'], keep_bold=True)}”" in console
+        assert embed["footer"]["text"] in console
 
 
 async def test_mention_gets_a_reply_without_the_content_intent(fake: FakeDiscord) -> None:

@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from embeddings import cli
 from embeddings.corpus import load_corpus
-from embeddings.embedder import HashingEmbedder
-
-
-@pytest.fixture
-def run(corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("embeddings.engine.SentenceTransformerEmbedder", HashingEmbedder)
-    monkeypatch.chdir(tmp_path)
-
-    def _run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = cli.main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def test_search_json_single(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -71,6 +54,7 @@ def test_source_and_sources(run) -> None:  # type: ignore[no-untyped-def]
         (["source", "004_98d5f114bee79a04", "--paragraph", "99"], "paragraphs 1 to 8"),
         (["ask", "   "], "the question is empty"),
         (["ask", "sanctions", "--since", "2024-13"], "is not a date"),
+        (["ask", "sanctions", "--since", "2025", "--until", "2024-06"], "since 2025-01-01 is after until 2024-06-30"),
         (["ask", "sanctions", "--k", "0"], "between 1 and 10"),
         (["eval", "missing.jsonl"], "cannot read missing.jsonl"),
     ],
@@ -84,3 +68,11 @@ def test_user_mistakes_are_one_line_and_exit_2(run, argv: list[str], message: st
 def test_ask_declines_plainly(run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("ask", "zzzz qqqq")
     assert code == 0 and "Nothing in the corpus answers this" in out
+
+
+def test_run_without_a_token_explains_and_opens_the_console(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    code, out, err = run("run", stdin="Hokkaido ICBM launch\n")
+    assert code == 0
+    assert "No Discord token" in err and "DISCORD_TOKEN" in err and "README.md" in err
+    assert "you>" in out and "**" in out and "para." in out

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from embeddings.errors import BadQuestionError
+from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.lexical import Aliases, Tokenizer, load_aliases
 from embeddings.search import Filters, SearchEngine
 from tests.conftest import CORPUS
@@ -61,3 +61,19 @@ def test_citation_names_document_speaker_venue_date_paragraph(fake_engine: Searc
     assert r.doc_id == "004_98d5f114bee79a04"
     for part in ("TASS", "Tokyo accuses Moscow", "20 June 2024", "para"):
         assert part in r.citation
+
+
+def test_filters_from_typed_values_cover_whole_months_and_years() -> None:
+    f = Filters.parse(since="2024-02", until="2024")
+    assert (f.since, f.until) == (dt.date(2024, 2, 1), dt.date(2024, 12, 31))
+    with pytest.raises(VerbatimError, match="is after"):
+        Filters.parse(since="2025", until="2024")
+
+
+def test_documents_are_found_by_words_not_ids(fake_engine: SearchEngine) -> None:
+    corpus = fake_engine.corpus
+    assert [d.doc_id for d in corpus.matching("tass TOKYO")] == ["004_98d5f114bee79a04"]
+    everything = corpus.matching("")
+    assert len(everything) == len(corpus)
+    assert [d.date for d in everything] == sorted((d.date for d in everything), reverse=True)
+    assert corpus.matching("../corpus") == []

@@ -1,0 +1,23 @@
+"""The set-up instructions a new user follows must match what the code needs."""
+
+from __future__ import annotations
+
+import re
+
+from bot.app import REQUIRED_PERMISSIONS, SCOPES, invite_url
+from tests.conftest import ROOT
+
+
+def test_readme_invite_matches_the_permissions_the_bot_uses() -> None:
+    readme = (ROOT / "README.md").read_text()
+    numbers = set(re.findall(r"permissions=(\d+)", readme)) | set(re.findall(r"permission integer `(\d+)`", readme))
+    assert numbers == {str(REQUIRED_PERMISSIONS.value)}
+    assert " ".join(SCOPES) in readme
+    assert f"permissions={REQUIRED_PERMISSIONS.value}" in invite_url(1)
+
+
+def test_env_example_documents_every_setting() -> None:
+    source = (ROOT / "embeddings" / "settings.py").read_text()
+    read = set(re.findall(r"""["']((?:DISCORD|VERBATIM)_[A-Z_]+)["']""", source))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read and read == documented
