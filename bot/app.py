@@ -91,6 +91,7 @@ class EngineHolder:
         self.embedder = embedder
         self.engine: SearchEngine | None = None
         self.lock = asyncio.Lock()
+        self._rebuild_embedder: Embedder | None = None
 
     def _open(self) -> SearchEngine:
         return open_engine(self.settings.corpus_dir, self.settings.index_dir, self.embedder, on_notice=log.warning)
@@ -106,12 +107,16 @@ class EngineHolder:
         from embeddings.engine import rebuild
 
         async with self.lock:
+            if self._rebuild_embedder is None:  # its own model, so questions never queue behind it
+                self._rebuild_embedder = self.embedder.clone()
             corpus, report = await asyncio.to_thread(
-                rebuild, self.settings.corpus_dir, self.settings.index_dir, self.embedder
+                rebuild, self.settings.corpus_dir, self.settings.index_dir, self._rebuild_embedder
             )
             self.engine = await asyncio.to_thread(self._open)
-        lines = [report.summary()]
-        lines += [f"skipped {issue}" for issue in corpus.issues[:10]]
+        lines = [escape(report.summary())]
+        lines += [f"skipped {escape(str(issue))}" for issue in corpus.issues[:10]]
+        if len(corpus.issues) > 10:
+            lines.append(f"… and {len(corpus.issues) - 10} more files skipped; `verbatim index` lists them all.")
         return "\n".join(lines)
 
 

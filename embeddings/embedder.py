@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -46,7 +47,12 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 rows, one per text."""
+        """Unit-length float32 rows, one per text. Safe to call from several threads."""
+        ...
+
+    def clone(self) -> Embedder:
+        """The same model for a long job in another thread (a rebuild), so that its batches never
+        hold up the short encodes of questions. Stateless embedders return themselves."""
         ...
 
 
@@ -63,6 +69,13 @@ class SentenceTransformerEmbedder:
         self._path = Path(model_path) if model_path else bundled_model_path()
         self._batch_size = batch_size
         self._fingerprint: str | None = None
+        # One encode at a time per instance: a fast tokenizer shared between threads can fail with
+        # "Already borrowed" (huggingface/tokenizers#537, transformers#47085), and a lazy load must
+        # not happen twice.
+        self._lock = threading.Lock()
+
+    def clone(self) -> SentenceTransformerEmbedder:
+        return SentenceTransformerEmbedder(self._path, self._batch_size)
 
     @property
     def name(self) -> str:
@@ -118,13 +131,14 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        with self._lock:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -155,6 +169,9 @@ class HashingEmbedder:
 
     def fingerprint(self) -> str:
         return f"hashing-{self._dim}-{self._max_tokens}"
+
+    def clone(self) -> HashingEmbedder:
+        return self
 
     def count_tokens(self, text: str) -> int:
         return word_count_tokens(text) + 2

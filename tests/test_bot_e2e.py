@@ -416,6 +416,7 @@ async def test_reindex_by_admin_while_questions_keep_being_answered(settings: Se
             "---\ntitle: Zebrafish report\nspeaker: S\nvenue: V\ndate: 2025-01-01\n---\n"
             "The zebrafish monitoring programme tracks tankers near the coast. GATEKEEPER\n"
         )
+        (corpus_dir / "broken_file.txt").write_text("A statement someone forgot to give a header.\n")
         try:
             rebuild = await fake.slash("reindex", [], uid="1", admin=True)
             assert (await fake.answer_to(rebuild, TIMEOUT)).body["type"] == 5
@@ -430,7 +431,9 @@ async def test_reindex_by_admin_while_questions_keep_being_answered(settings: Se
         finally:
             embedder.gate.set()
         report = await fake.followup_to(rebuild, TIMEOUT)
-        assert "1 added" in report.body["content"] and report.body["flags"] == 64
+        content = report.body["content"]
+        assert "1 added" in content and report.body["flags"] == 64
+        assert "skipped broken\\_file.txt:1:" in content, "a bad file is named, escaped, and the rest indexed"
         after = await ask(fake, "zebrafish monitoring programme", uid="602")
         assert "Zebrafish report" in after["embeds"][0]["title"]
 

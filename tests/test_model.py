@@ -62,3 +62,21 @@ def test_embeddings_are_normalised_and_long_text_is_not_truncated(
     assert len(idx.chunks) > 1
     for rec in idx.chunks:
         assert real_embedder.count_tokens("Long\n" + text[rec.start : rec.end]) <= real_embedder.max_tokens
+
+
+def test_encoding_from_many_threads_matches_one_thread(real_embedder: SentenceTransformerEmbedder) -> None:
+    """The bot encodes questions in worker threads while a rebuild encodes in another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    batches = [[f"statement {i} on sanctions and the launch " * (1 + i % 6)] * (1 + i % 4) for i in range(48)]
+    expected = [real_embedder.encode(b) for b in batches]
+    rebuild_model = real_embedder.clone()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(
+            pool.map(lambda ib: (rebuild_model if ib[0] % 3 == 0 else real_embedder).encode(ib[1]), enumerate(batches))
+        )
+    for want, have in zip(expected, got, strict=True):
+        np.testing.assert_allclose(want, have, atol=1e-5)
+    assert rebuild_model.fingerprint() == real_embedder.fingerprint()
