@@ -1,5 +1,6 @@
-"""How Verbatim behaves as the corpus grows: build, no-op rebuild, question latency, and exact vs
-approximate vector search measured side by side in one run.
+"""How Verbatim behaves as the corpus grows: build, no-op rebuild, question latency (idle, and while
+a rebuild runs with a shared or a separate model instance), and exact vs approximate vector search,
+each comparison measured side by side in one run.
 
     .venv/bin/python benchmarks/scale.py --docs 500 --vectors 200000
 
@@ -13,14 +14,16 @@ import argparse
 import random
 import statistics
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from embeddings.chunking import paragraphs
-from embeddings.corpus import load_corpus
-from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.corpus import Corpus, load_corpus
+from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.engine import open_engine
 from embeddings.index import update_index
 from embeddings.vectorstore import VectorIndex
@@ -50,7 +53,7 @@ def synth_corpus(target: Path, n_docs: int, seed: int = 7) -> None:
 
 
 def percentiles(samples: list[float]) -> str:
-    q = statistics.quantiles(samples, n=20)
+    q = statistics.quantiles(samples, n=20, method="inclusive")  # never beyond the largest sample
     return f"p50 {statistics.median(samples) * 1000:.1f} ms, p95 {q[18] * 1000:.1f} ms"
 
 
@@ -83,6 +86,38 @@ def bench_engine(n_docs: int) -> None:
                 engine.search(q)
                 samples.append(time.perf_counter() - t)
         print(f"question latency (end to end, {len(samples)} questions): {percentiles(samples)}")
+        bench_during_rebuild(Path(tmp), engine.search, emb, min(n_docs, 60))
+
+
+def _rebuild(target: Path, corpus: Corpus, model: Embedder, done: threading.Event) -> None:
+    update_index(target, corpus, model)
+    done.set()
+
+
+def bench_during_rebuild(tmp: Path, search: Callable[[str], object], emb: Embedder, n_docs: int) -> None:
+    """What /reindex costs the people asking meanwhile: the rebuild on the questions' own model
+    instance (encodes serialised) against a clone of it (what the bot does)."""
+    corpus_dir = tmp / "rebuild-corpus"
+    synth_corpus(corpus_dir, n_docs, seed=11)
+    corpus = load_corpus(corpus_dir)
+    for label, rebuild_with in (("shared model", emb), ("separate model", emb.clone())):
+        rebuild_with.encode(["warm up"])
+        done = threading.Event()
+        target = tmp / f"ix-{label.replace(' ', '-')}"
+        worker = threading.Thread(target=_rebuild, args=(target, corpus, rebuild_with, done))
+        samples: list[float] = []
+        t0 = time.perf_counter()
+        worker.start()
+        while not done.is_set():
+            for q in QUESTIONS:
+                t = time.perf_counter()
+                search(q)
+                samples.append(time.perf_counter() - t)
+        worker.join()
+        print(
+            f"question latency during a rebuild of {n_docs} documents ({time.perf_counter() - t0:.1f} s), "
+            f"{label}: {len(samples)} questions, {percentiles(samples)}, max {max(samples) * 1000:.0f} ms"
+        )
 
 
 def bench_faiss(n_vectors: int, dim: int = 384, n_queries: int = 200) -> None:
