@@ -234,6 +234,21 @@ class PagerView(ReportingView):
         await interaction.response.send_message(file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
+class VerbatimTree(app_commands.CommandTree):
+    """Applies the channel allow-list to every slash command, not only to questions: `/source`
+    posts a whole document, which the allow-list is there to keep out of other channels."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        allowed = cast(VerbatimBot, self.client).settings.allowed_channels
+        if not allowed or interaction.channel_id in allowed or interaction.type is discord.InteractionType.autocomplete:
+            return True
+        where = ", ".join(f"<#{c}>" for c in sorted(allowed))
+        await interaction.response.send_message(
+            f"I only answer in {where}.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return False
+
+
 class VerbatimBot(commands.Bot):
     def __init__(
         self, settings: Settings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: object
@@ -244,6 +259,7 @@ class VerbatimBot(commands.Bot):
             intents=intents,
             allowed_mentions=NO_MENTIONS,
             help_command=None,
+            tree_cls=VerbatimTree,
             **options,  # type: ignore[arg-type]
         )
         self.settings = settings
@@ -314,11 +330,8 @@ class VerbatimBot(commands.Bot):
         else:
             await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
-    def check_question(self, question: str, user_id: int, channel_id: int | None) -> str | None:
+    def check_question(self, question: str, user_id: int) -> str | None:
         """A friendly reason not to answer, or None."""
-        allowed = self.settings.allowed_channels
-        if allowed and channel_id not in allowed:
-            return "I only answer in " + ", ".join(f"<#{c}>" for c in sorted(allowed)) + "."
         q = " ".join(question.split())
         if not q:
             return "Ask me a question, e.g. “What did Japan say about the ICBM launch in November 2024?”"
@@ -371,7 +384,7 @@ class VerbatimBot(commands.Bot):
         question = message.content
         for token in (f"<@{self.user.id}>", f"<@!{self.user.id}>"):
             question = question.replace(token, " ")
-        problem = self.check_question(question, message.author.id, message.channel.id)
+        problem = self.check_question(question, message.author.id)
         if problem:
             await message.reply(problem, allowed_mentions=NO_MENTIONS)
             return
@@ -429,7 +442,7 @@ class VerbatimCog(commands.Cog):
         engine = await self.bot.holder.get()
         doc_ids = [resolve_document(engine.corpus, document).doc_id] if document else []
         filters = Filters.parse(doc_ids, speaker or "", venue or "", since or "", until or "")
-        problem = self.bot.check_question(question, interaction.user.id, interaction.channel_id)
+        problem = self.bot.check_question(question, interaction.user.id)
         if problem:
             await self.bot.reply(interaction, problem, ephemeral=True)
             return

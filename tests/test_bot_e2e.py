@@ -289,9 +289,10 @@ async def test_long_question_and_cooldown_get_friendly_replies(fake: FakeDiscord
 
 async def test_channel_allow_list(settings: Settings) -> None:
     async with running_bot(replace(settings, allowed_channels=frozenset({42}))) as fake:
-        iid = await fake.slash("ask", [option("question", "ICBM launch")])
-        req = await fake.answer_to(iid, TIMEOUT)
-        assert req.body["data"]["flags"] == 64 and "<#42>" in req.body["data"]["content"]
+        for name, options in [("ask", [option("question", "ICBM launch")]), ("source", [option("document", "tass")])]:
+            iid = await fake.slash(name, options)
+            req = await fake.answer_to(iid, TIMEOUT)
+            assert req.body["data"]["flags"] == 64 and req.body["data"]["content"] == "I only answer in <#42>."
         await fake.say(f"<@{APP_ID}> ICBM launch")
         help_id = await fake.slash("help", [])
         await fake.answer_to(help_id, TIMEOUT)  # events are handled in order: the mention came first
