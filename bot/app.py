@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import logging
 import time
 from collections.abc import Callable
@@ -22,20 +21,14 @@ from discord.ext import commands
 
 from bot.formatting import (
     HELP_TEXT,
-    PAGE_CHARS,
     EmbedData,
     answer_embeds,
     answer_header,
     clip,
     decline_text,
     escape,
-    pack,
-    page_of_paragraph,
-    source_header,
-    source_pages,
-    sources_lines,
 )
-from embeddings.chunking import paragraphs
+from bot.views import DYNAMIC_ITEMS, NO_MENTIONS, Refusal, answer_view, send_document, send_listing
 from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.engine import open_engine
@@ -44,8 +37,6 @@ from embeddings.search import Answer, Filters, SearchEngine
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
-NO_MENTIONS = discord.AllowedMentions.none()
-VIEW_TIMEOUT = 900.0
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
@@ -60,11 +51,6 @@ SCOPES = ("bot", "applications.commands")
 def invite_url(application_id: int) -> str:
     """The link that adds the bot to a server with exactly the permissions it uses."""
     return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS, scopes=SCOPES)
-
-
-class Refusal(app_commands.AppCommandError):
-    """A reply for the user, already formatted and escaped by the bot (unlike engine errors, whose
-    text may echo raw user input and is escaped before it is shown)."""
 
 
 def resolve_document(corpus: Corpus, typed: str) -> Document:
@@ -145,95 +131,6 @@ class Cooldown:
         return 0.0
 
 
-class ReportingView(discord.ui.View):
-    """Button errors reach the member the same way command errors do, instead of discord.py's
-    default of logging them and leaving the click unanswered."""
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[discord.ui.View]
-    ) -> None:
-        await cast(VerbatimBot, interaction.client).report_error(interaction, error)
-
-
-class FullTextView(ReportingView):
-    """One "Full text" button per quoted document; the text opens only for whoever clicked."""
-
-    def __init__(self, bot: VerbatimBot, embeds: list[EmbedData]) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT)
-        seen: set[str] = set()
-        for data in embeds:
-            if data.url_doc in seen:
-                continue
-            seen.add(data.url_doc)
-            self.add_item(FullTextButton(bot, data))
-
-
-class FullTextButton(discord.ui.Button["FullTextView"]):
-    def __init__(self, bot: VerbatimBot, data: EmbedData) -> None:
-        super().__init__(label=clip(f"Full text: {data.title}", 80), style=discord.ButtonStyle.secondary)
-        self.bot, self.doc_id, self.paragraph = bot, data.url_doc, data.paragraph
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await self.bot.send_source(interaction, self.doc_id, self.paragraph, ephemeral=True)
-
-
-class PagerView(ReportingView):
-    """Previous / Next (and Download, for a document) over pages of text; only the member who
-    opened it can turn its pages, so two readers never fight over one message."""
-
-    def __init__(
-        self,
-        owner_id: int,
-        title: str,
-        header: str,
-        pages: list[str],
-        page: int = 0,
-        download: tuple[str, str] | None = None,
-    ) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT)
-        self.owner_id, self.title, self.header, self.pages, self.page = owner_id, title, header, pages, page
-        self.text, self.filename = download or ("", "")
-        if download is None:
-            self.remove_item(self.download)
-        self._sync()
-
-    def embed(self) -> discord.Embed:
-        embed = discord.Embed(title=clip(self.title, 256), description=self.pages[self.page])
-        embed.set_footer(text=clip(f"{self.header} — page {self.page + 1}/{len(self.pages)}", 2048))
-        return embed
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= len(self.pages) - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(
-                "These buttons belong to whoever opened this document; use `/source` to open your own.",
-                ephemeral=True,
-                allowed_mentions=NO_MENTIONS,
-            )
-            return False
-        return True
-
-    @discord.ui.button(label="◀ Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
-        self.page = max(0, self.page - 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(label="Next ▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
-        self.page = min(len(self.pages) - 1, self.page + 1)
-        self._sync()
-        await interaction.response.edit_message(embed=self.embed(), view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(label="Download .txt", style=discord.ButtonStyle.primary)
-    async def download(self, interaction: discord.Interaction, button: discord.ui.Button[PagerView]) -> None:
-        file = discord.File(io.BytesIO(self.text.encode("utf-8")), filename=self.filename)
-        await interaction.response.send_message(file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
-
-
 class VerbatimTree(app_commands.CommandTree):
     """Applies the channel allow-list to every slash command, not only to questions: `/source`
     posts a whole document, which the allow-list is there to keep out of other channels."""
@@ -270,6 +167,7 @@ class VerbatimBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.add_cog(VerbatimCog(self))
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         self.tree.error(self.on_app_command_error)
         reindex = self.tree.get_command("reindex")
         if isinstance(reindex, app_commands.Command) and not self.settings.admin_role:
@@ -356,24 +254,8 @@ class VerbatimBot(commands.Bot):
         return {
             "content": answer_header(question),
             "embeds": [to_embed(e) for e in embeds],
-            "view": FullTextView(self, embeds),
+            "view": answer_view([(e.url_doc, e.title, e.paragraph) for e in embeds]),
         }
-
-    async def send_source(
-        self, interaction: discord.Interaction, doc_id: str, paragraph: int | None, ephemeral: bool
-    ) -> None:
-        engine = await self.holder.get()
-        doc = resolve_document(engine.corpus, doc_id)
-        paras = paragraphs(doc.text)
-        if paragraph is not None and not 1 <= paragraph <= len(paras):
-            raise Refusal(f"{escape(doc.title)} has paragraphs 1 to {len(paras)}, not {paragraph}.")
-        pages = source_pages(doc, paras)
-        page = page_of_paragraph(pages, paragraph) if paragraph else 0
-        download = (doc.text, f"{doc.doc_id}.txt")
-        view = PagerView(interaction.user.id, doc.title, source_header(doc), pages, page, download)
-        await interaction.response.send_message(
-            embed=view.embed(), view=view, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS
-        )
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or self.user not in message.mentions:
@@ -464,7 +346,8 @@ class VerbatimCog(commands.Cog):
         document: str,
         paragraph: app_commands.Range[int, 1, 10000] | None = None,
     ) -> None:
-        await self.bot.send_source(interaction, document, paragraph, ephemeral=False)
+        engine = await self.bot.holder.get()
+        await send_document(interaction, resolve_document(engine.corpus, document), paragraph, ephemeral=False)
 
     @source.autocomplete("document")
     async def _source_document(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -480,12 +363,7 @@ class VerbatimCog(commands.Cog):
     @app_commands.command(name="sources", description="List the documents in the corpus")
     async def sources(self, interaction: discord.Interaction) -> None:
         engine = await self.bot.holder.get()
-        pages = pack(sources_lines(engine.corpus), PAGE_CHARS) or ["The corpus is empty."]
-        header = "Newest first · /source opens one"
-        view = PagerView(interaction.user.id, f"{len(engine.corpus)} documents", header, pages)
-        await interaction.response.send_message(
-            embed=view.embed(), view=view, ephemeral=True, allowed_mentions=NO_MENTIONS
-        )
+        await send_listing(interaction, engine.corpus)
 
     @app_commands.command(name="help", description="How to use Verbatim")
     async def help(self, interaction: discord.Interaction) -> None:

@@ -384,6 +384,36 @@ async def test_everything_fits_discord_limits_with_huge_titles_and_paragraphs(
     # running_bot's exit asserted that Discord accepted every message (no limit broken).
 
 
+async def test_buttons_keep_working_after_a_restart(settings: Settings, corpus_dir: Path) -> None:
+    long_id = "statement-with-a-very-long-identifier-" + "x" * 80
+    (corpus_dir / "long.txt").write_text(
+        f"---\nid: {long_id}\ntitle: Long id\nspeaker: S\nvenue: V\ndate: 2025-03-01\n---\n"
+        + "\n\n".join(f"Paragraph {n} on the monitoring of tankers. " * 30 for n in range(1, 9))
+        + "\n"
+    )
+    async with running_bot(settings) as fake:
+        answer = (await fake.followup_to(await fake.slash("ask", [option("question", "ICBM launch")]), TIMEOUT)).message
+        opened = (await fake.answer_to(await fake.slash("source", [option("document", long_id)]), TIMEOUT)).message
+    async with running_bot(settings) as fake:  # a new process: nothing of the old views in memory
+        shown = await fake.answer_to(await fake.click(answer, "Full text", uid="600"), TIMEOUT)
+        assert shown.body["type"] == 4 and shown.body["data"]["flags"] == 64
+        turned = await fake.answer_to(await fake.click(opened, "Next", uid="500"), TIMEOUT)
+        assert turned.body["type"] == 7 and "page 2/" in turned.body["data"]["embeds"][0]["footer"]["text"]
+        sent = await fake.answer_to(await fake.click(opened, "Download", uid="501"), TIMEOUT)
+        assert sent.body["files"][0]["filename"] == f"{long_id}.txt", "anyone may download; ids too long are hashed"
+
+
+async def test_a_button_for_a_removed_document_says_so(settings: Settings, corpus_dir: Path) -> None:
+    async with running_bot(settings) as fake:
+        iid = await fake.slash("source", [option("document", "004_98d5f114bee79a04")])
+        opened = (await fake.answer_to(iid, TIMEOUT)).message
+        next(corpus_dir.glob("004_*.txt")).unlink()
+        rebuild = await fake.slash("reindex", [], uid="1", admin=True)
+        assert "1 removed" in (await fake.followup_to(rebuild, TIMEOUT)).body["content"]
+        gone = await fake.answer_to(await fake.click(opened, "Download"), TIMEOUT)
+        assert gone.body["data"]["flags"] == 64 and "no longer in the corpus" in gone.body["data"]["content"]
+
+
 # ---- /reindex ---------------------------------------------------------------------------------
 
 
