@@ -21,3 +21,15 @@ def test_env_example_documents_every_setting() -> None:
     read = set(re.findall(r"""["']((?:DISCORD|VERBATIM)_[A-Z_]+)["']""", source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read and read == documented
+
+
+def test_the_bot_is_built_by_a_factory_from_environment_settings() -> None:
+    import discord.ext.commands
+
+    import bot
+
+    settings = bot.load_settings(env={"DISCORD_GUILD_ID": "42", "VERBATIM_COOLDOWN_SECONDS": "3"}, dotenv=None)
+    built = bot.create_bot(settings)
+    assert isinstance(built, discord.ext.commands.Bot)
+    assert built.allowed_mentions is not None and built.allowed_mentions.to_dict() == {"parse": []}
+    assert not built.intents.message_content
