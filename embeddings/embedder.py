@@ -75,7 +75,9 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     def clone(self) -> SentenceTransformerEmbedder:
-        return SentenceTransformerEmbedder(self._path, self._batch_size)
+        twin = SentenceTransformerEmbedder(self._path, self._batch_size)
+        twin._fingerprint = self._fingerprint  # same files: no need to hash the weights again
+        return twin
 
     @property
     def name(self) -> str:
