@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 import discord
 
 from bot.app import create_bot
@@ -31,6 +32,11 @@ def run_bot(settings: Settings) -> int:
         ) from None
     except discord.PrivilegedIntentsRequired:
         raise VerbatimError("Discord refused an intent; Verbatim needs none of the privileged ones") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise VerbatimError(
+            f"cannot reach Discord ({exc.__class__.__name__}: {exc}); check the network, "
+            "or try the console meanwhile: `verbatim chat`"
+        ) from None
     return 0
 
 

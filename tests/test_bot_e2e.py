@@ -23,9 +23,10 @@ import pytest
 import yarl
 
 from bot.app import create_bot
-from bot.runner import sync_commands
+from bot.runner import run_bot, sync_commands
 from embeddings.corpus import load_corpus
 from embeddings.embedder import HashingEmbedder
+from embeddings.errors import VerbatimError
 from embeddings.search import SearchEngine
 from embeddings.settings import Settings
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
@@ -507,3 +508,10 @@ async def test_gateway_disconnect_is_resumed_and_missed_events_replayed(fake: Fa
     body = await ask(fake, "ICBM launch")
     assert body["embeds"]
     assert sum(r.method == "WS" and r.body["op"] == 2 for r in fake.requests) == 1, "resumed, not re-identified"
+
+
+def test_an_unreachable_discord_is_one_clear_error(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")  # nothing listens there
+    with pytest.raises(VerbatimError, match="cannot reach Discord") as error:
+        run_bot(replace(settings, discord_token=TOKEN))
+    assert TOKEN not in str(error.value)
