@@ -347,7 +347,8 @@ class VerbatimCog(commands.Cog):
         paragraph: app_commands.Range[int, 1, 10000] | None = None,
     ) -> None:
         engine = await self.bot.holder.get()
-        await send_document(interaction, resolve_document(engine.corpus, document), paragraph, ephemeral=False)
+        doc = resolve_document(engine.corpus, document)
+        await send_document(interaction, doc, engine.paragraphs(doc.doc_id), paragraph, ephemeral=False)
 
     @source.autocomplete("document")
     async def _source_document(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.formatting import PAGE_CHARS, clip, escape, pack, page_of_paragraph, source_header, source_pages, sources_lines
-from embeddings.chunking import paragraphs
+from embeddings.chunking import Paragraph
 from embeddings.corpus import Corpus, Document
+from embeddings.search import SearchEngine
 
 if TYPE_CHECKING:
     from bot.app import VerbatimBot
@@ -59,8 +60,8 @@ def _bot(interaction: discord.Interaction) -> VerbatimBot:
     return cast("VerbatimBot", interaction.client)
 
 
-async def _corpus(interaction: discord.Interaction) -> Corpus:
-    return (await _bot(interaction).holder.get()).corpus
+async def _engine(interaction: discord.Interaction) -> SearchEngine:
+    return await _bot(interaction).holder.get()
 
 
 async def _guarded(interaction: discord.Interaction, action: Callable[[], Awaitable[None]]) -> None:
@@ -78,11 +79,11 @@ def _page_embed(title: str, description: str, footer: str, page: int, count: int
 
 
 def document_page(
-    doc: Document, page: int | None = None, paragraph: int | None = None
+    doc: Document, paras: list[Paragraph], page: int | None = None, paragraph: int | None = None
 ) -> tuple[discord.Embed, int, int]:
     """One page of a document (the given page, or the one holding ``paragraph``), the page shown,
     and how many there are."""
-    pages = source_pages(doc, paragraphs(doc.text))
+    pages = source_pages(doc, paras)
     if page is None:
         page = page_of_paragraph(pages, paragraph) if paragraph else 0
     page = max(0, min(page, len(pages) - 1))
@@ -116,12 +117,11 @@ def answer_view(documents: list[tuple[str, str, int]]) -> discord.ui.View:
 
 
 async def send_document(
-    interaction: discord.Interaction, doc: Document, paragraph: int | None, ephemeral: bool
+    interaction: discord.Interaction, doc: Document, paras: list[Paragraph], paragraph: int | None, ephemeral: bool
 ) -> None:
-    paras = paragraphs(doc.text)
     if paragraph is not None and not 1 <= paragraph <= len(paras):
         raise Refusal(f"{escape(doc.title)} has paragraphs 1 to {len(paras)}, not {paragraph}.")
-    embed, page, count = document_page(doc, paragraph=paragraph)
+    embed, page, count = document_page(doc, paras, paragraph=paragraph)
     view = pager_view(interaction.user.id, page, count, doc_ref(doc.doc_id), download=True)
     await interaction.response.send_message(embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
@@ -148,9 +148,11 @@ class FullTextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def open_it() -> None:
-            doc = find_ref(await _corpus(interaction), self.ref)
-            paragraph = self.paragraph if self.paragraph <= len(paragraphs(doc.text)) else None
-            await send_document(interaction, doc, paragraph, ephemeral=True)
+            engine = await _engine(interaction)
+            doc = find_ref(engine.corpus, self.ref)
+            paras = engine.paragraphs(doc.doc_id)
+            paragraph = self.paragraph if self.paragraph <= len(paras) else None  # the text may have changed
+            await send_document(interaction, doc, paras, paragraph, ephemeral=True)
 
         await _guarded(interaction, open_it)
 
@@ -181,11 +183,12 @@ class PageButton(
                 command = "/source" if self.ref else "/sources"
                 what = "document" if self.ref else "list"
                 raise Refusal(f"These buttons belong to whoever opened this {what}; use `{command}` to open your own.")
-            corpus = await _corpus(interaction)
+            engine = await _engine(interaction)
             if self.ref:
-                embed, page, count = document_page(find_ref(corpus, self.ref), page=self.page)
+                doc = find_ref(engine.corpus, self.ref)
+                embed, page, count = document_page(doc, engine.paragraphs(doc.doc_id), page=self.page)
             else:
-                embed, page, count = listing_page(corpus, self.page)
+                embed, page, count = listing_page(engine.corpus, self.page)
             view = pager_view(self.owner, page, count, self.ref, download=bool(self.ref))
             await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
@@ -208,7 +211,7 @@ class DownloadButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async def download() -> None:
-            doc = find_ref(await _corpus(interaction), self.ref)
+            doc = find_ref((await _engine(interaction)).corpus, self.ref)
             file = discord.File(io.BytesIO(doc.text.encode("utf-8")), filename=f"{doc.doc_id}.txt")
             await interaction.response.send_message(file=file, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
