@@ -31,7 +31,7 @@ from bot.formatting import (
 from bot.views import DYNAMIC_ITEMS, NO_MENTIONS, Refusal, answer_view, send_document, send_listing
 from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.engine import open_engine
+from embeddings.engine import open_engine, rebuild
 from embeddings.errors import VerbatimError
 from embeddings.search import Answer, Filters, SearchEngine
 from embeddings.settings import Settings
@@ -90,8 +90,6 @@ class EngineHolder:
         return self.engine
 
     async def reindex(self) -> str:
-        from embeddings.engine import rebuild
-
         async with self.lock:
             if self._rebuild_embedder is None:  # its own model, so questions never queue behind it
                 self._rebuild_embedder = self.embedder.clone()

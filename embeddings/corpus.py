@@ -84,21 +84,6 @@ class Document:
             h.update(b"\x00")
         return h.hexdigest()
 
-    def metadata(self) -> dict[str, str]:
-        """The header fields as strings, for listings and JSON."""
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "speaker": self.speaker,
-            "organisation": self.organisation,
-            "venue": self.venue,
-            "date": self.date.isoformat(),
-            "source": self.source,
-            "symbol": self.symbol,
-            "note": self.note,
-            "kind": self.kind,
-        }
-
 
 def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusIssue:
     """Parse one file's bytes; return the document or the first problem found."""

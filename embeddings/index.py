@@ -154,10 +154,6 @@ class Index:
             self.chunk_index = VectorIndex.build(chunk_vectors, kind)
             self.sentence_index = VectorIndex.build(sentence_vectors, kind)
 
-    @property
-    def built_at(self) -> str:
-        return str(self.manifest["built_at"])
-
     def document_hashes(self) -> dict[str, str]:
         return {doc_id: info["hash"] for doc_id, info in self.manifest["documents"].items()}
 

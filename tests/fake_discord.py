@@ -111,13 +111,6 @@ class Request:
         assert isinstance(self.response, dict) and "id" in self.response, f"{self.path} created no message"
         return self.response
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The message payload: an interaction callback's ``data``, or the body itself."""
-        if self.path.startswith("/interactions/"):
-            return self.body.get("data") or {}
-        return self.body
-
 
 @dataclass
 class Fault:

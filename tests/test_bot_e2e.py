@@ -127,10 +127,6 @@ def cited_paragraph(footer: str) -> int:
     return int(match.group(1))
 
 
-def texts(corpus_dir: Path) -> dict[str, str]:
-    return {d.title: " ".join(d.text.split()) for d in load_corpus(corpus_dir).documents.values()}
-
-
 async def ask(fake: FakeDiscord, question: str, uid: str = "500", *extra: dict[str, object]) -> dict[str, Any]:
     iid = await fake.slash("ask", [option("question", question), *extra], uid=uid)
     body: dict[str, Any] = (await fake.followup_to(iid, TIMEOUT)).body
