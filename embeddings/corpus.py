@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from embeddings.errors import CorpusError
@@ -181,12 +182,13 @@ class Corpus:
         """Documents whose title, speaker, date or id contain every word of the query, newest first:
         what a person types to pick a document, since nobody remembers ids."""
         words = query.casefold().split()
+        return [d for hay, d in self._searchable if all(w in hay for w in words)]
+
+    @cached_property
+    def _searchable(self) -> list[tuple[str, Document]]:
+        """Built once: autocomplete calls `matching` on every keystroke."""
         docs = sorted(self.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True)
-
-        def haystack(d: Document) -> str:
-            return f"{d.title} {d.speaker} {d.organisation} {d.date.isoformat()} {d.doc_id}".casefold()
-
-        return [d for d in docs if all(w in haystack(d) for w in words)]
+        return [(f"{d.title} {d.speaker} {d.organisation} {d.date.isoformat()} {d.doc_id}".casefold(), d) for d in docs]
 
     def __iter__(self) -> Iterator[Document]:
         return iter(self.documents.values())
