@@ -85,6 +85,33 @@ def is_minor(text: str) -> bool:
     return words <= MAX_HEADING_WORDS and not _TERMINAL_RE.search(text.rstrip())
 
 
+_TITLE_WORD_RE = re.compile(r"[^\W\d_][\w'’/-]{3,}")
+TITLE_CASE_SHARE = 0.6
+"""Share of the longer words that start with a capital, above which an unpunctuated line is a title."""
+
+
+def is_heading(text: str, title: str = "") -> bool:
+    """Title blocks, symbols and datelines: a document's particulars, not something it says.
+
+    Stricter than `is_minor`: an unpunctuated line counts only when it is short, written like a
+    title (most longer words capitalised), or is the document's own title. A news lede that lost
+    its full stop ("Japanese Chief Cabinet Secretary Yoshimasa Hayashi refrained from ...") is
+    content and may answer a question; the title block above it may not.
+    """
+    if is_formulaic(text):
+        return True
+    words = len(_LETTER_WORD_RE.findall(text))
+    if words < MIN_CORE_WORDS:
+        return True
+    if words > MAX_HEADING_WORDS or _TERMINAL_RE.search(text.rstrip()):
+        return False
+    if title and " ".join(text.split()).strip("*_ ").casefold() == " ".join(title.split()).casefold():
+        return True
+    long_words = _TITLE_WORD_RE.findall(text)
+    capitals = sum(1 for w in long_words if w[0].isupper())
+    return bool(long_words) and capitals / len(long_words) >= TITLE_CASE_SHARE
+
+
 def blocks(text: str) -> list[tuple[int, int]]:
     """Runs of non-blank lines, trimmed of surrounding white space."""
     spans: list[tuple[int, int]] = []

@@ -57,10 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id")
     p.add_argument("--paragraph", type=int, help="only this paragraph")
 
-    p = sub.add_parser("eval", help="retrieval quality on a question file (JSON lines)")
-    p.add_argument("questions", type=Path)
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--verbose-rows", action="store_true", help="one line per question")
+    p = sub.add_parser("eval", help="answer quality on question files (JSON lines), by style, with misses explained")
+    p.add_argument("questions", type=Path, nargs="+", help="question files in the format of the shared eval set")
+    p.add_argument("--styles", type=Path, action="append", help="id -> style map (default: *styles.json beside them)")
+    p.add_argument("--misses", action="store_true", help="explain every miss, grouped by class")
+    p.add_argument("--json", action="store_true", help="print the overall metrics as JSON")
+    p.add_argument("--verbose-rows", action="store_true", help="one JSON line per question")
 
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
     sub.add_parser("run", help="start the Discord bot (or offer the console without a token)")
@@ -200,20 +202,24 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.evaluation import evaluate, load_questions
+    from embeddings.evaluation import evaluate, load_questions, load_styles, misses_by_class, styles_beside, table
 
-    questions = load_questions(args.questions)
+    questions = [q for path in args.questions for q in load_questions(path)]
+    styles = load_styles(args.styles or styles_beside(args.questions))
     engine = _engine(settings)
-    report = evaluate(questions, lambda q: engine.search(q, k=10))
-    metrics = report.metrics()
+    report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
     if args.verbose_rows:
-        for row in report.rows:
-            print(json.dumps(row))
+        for o in report.outcomes:
+            print(json.dumps({"id": o.question.qid, "style": o.style, "answered": o.answer.answered, "rank": o.rank}))
     if args.json:
-        print(json.dumps(metrics))
+        print(json.dumps(report.metrics()))
     else:
-        for key, value in metrics.items():
-            print(f"{key:>22}: {value}")
+        print(table(report.tallies))
+    if args.misses:
+        for kind, lines in misses_by_class(engine, report).items():
+            print(f"\n== {kind}: {len(lines)}")
+            for text in lines:
+                print(text)
     return 0
 
 

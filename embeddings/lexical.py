@@ -69,7 +69,9 @@ class Aliases:
         def replace(match: re.Match[str]) -> str:
             name = match.group(0)
             token = self.canonical.get(name) or self.canonical.get(name.lower())
-            return f" {token} " if token else name
+            # The group's token makes every name of the group match; the words themselves are kept so
+            # that "expert panel" still meets "Panel of Experts" word by word.
+            return f" {token} {name} " if token else name
 
         return self.pattern.sub(replace, text)
 
@@ -118,6 +120,8 @@ class Tokenizer:
     def __init__(self, aliases: Aliases) -> None:
         self.aliases = aliases
         self._stop = stopwords()
+        self.group_tokens = frozenset(aliases.canonical.values())
+        """The token of every alias group, one-word groups ("russia") included."""
 
     def __call__(self, text: str) -> list[str]:
         folded = self.aliases.apply(text.translate(_FOLD)).lower()

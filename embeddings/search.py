@@ -1,50 +1,50 @@
-"""Answering a question: find the chunks that answer it, quote the sentences that do, or decline.
+"""Answering a question: gather candidate sentences, rank them, decide whether any answers, quote.
 
-Three signals are fused per chunk, each catching what the others miss:
-- the chunk's own vector (what the paragraph is about),
-- its best sentence's vector (a one-line answer inside a long paragraph),
-- BM25 over alias-normalised words (symbols, numbers, names the model has never seen).
-The quote comes from the same sentence scores, so the excerpt shown is the part that matched.
+Candidates come from several directions, each catching what the others miss: the sentences nearest
+the question, the sentences of the nearest paragraphs (a one-line answer needs its paragraph's
+context), the paragraphs that share the question's rare words (symbols, numbers, names the model has
+never seen), and the documents whose header names the speaker, country, venue or date the question
+names. A learned ranker (`embeddings.ranking`) scores them, an answerability model decides whether
+the best of them answers at all, and the quote is sliced by offsets around the chosen sentence.
 """
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
+import itertools
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from embeddings.chunking import Paragraph, paragraphs
+from embeddings.chunking import Paragraph, is_heading, paragraphs
 from embeddings.citations import citation
 from embeddings.corpus import Corpus, Document
 from embeddings.embedder import Embedder
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index import Index
 from embeddings.lexical import KeywordIndex, Tokenizer
+from embeddings.metadata import DocumentMatch, MetadataIndex, QuestionTerms
+from embeddings.query import QuestionInfo, has_date, has_quantity, name_phrases, understand
 from embeddings.quoting import choose_quote
+from embeddings.ranking import RANK_FEATURES, Models, coverage, shipped_models
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
-CANDIDATES = 50
-W_CHUNK = 0.35
-W_SENTENCE = 0.45
-W_KEYWORD = 0.20
+DENSE_SENTENCES = 150
+"""Nearest sentences taken from the vector index for every question."""
+DENSE_CHUNKS = 40
+KEYWORD_CHUNKS = 40
+HEADER_DOCUMENTS = 5
+"""Documents whose header best matches the question, searched inside even when none of their
+passages is near the question corpus-wide."""
+HEADER_DOC_SENTENCES = 40
 LEXICAL_IN_QUOTE = 0.3
-ANSWER_THRESHOLD = 0.52
-"""Best dense similarity (chunk or sentence) a question needs before anything is quoted.
-
-Calibrated on the development set, where answerable questions score at least 0.56 and the
-unanswerable ones at most 0.47; the threshold sits in the middle of that gap."""
-RESULT_FLOOR = 0.35
-"""Once a question is answerable, each result must still clear this, so a good answer does not drag
-unrelated passages along; the ranking itself is the fused score."""
-KEYWORD_COVERAGE = 0.9
-"""A chunk holding (IDF-weighted) this share of the question's words answers it even when the
-model finds the wording unfamiliar: a bare document symbol or a rare name."""
 
 
 def parse_date_bound(value: str, *, end: bool) -> dt.date:
@@ -132,6 +132,10 @@ class Answer:
     results: list[Result] = field(default_factory=list)
     note: str = ""
     """Why nothing is quoted, when nothing is."""
+    nearest: list[Result] = field(default_factory=list)
+    """When declining: the passages nearest the question, to say what the corpus does cover."""
+    confidence: float = 0.0
+    """How far the answerability decision cleared its threshold (0 when declined)."""
 
     def to_json(self) -> dict[str, object]:
         return {"question": self.question, "answered": self.answered, "results": [r.to_json() for r in self.results]}
@@ -148,63 +152,421 @@ def clean_question(question: str) -> str:
     return text
 
 
-class SearchEngine:
-    """Everything a question needs, loaded once: corpus texts, index, keyword index, model."""
+@dataclass
+class Candidates:
+    """Every sentence considered for one question, with its features; cheap to re-rank, so that
+    cross-validation computes them once per question and tries models on them."""
 
-    def __init__(self, corpus: Corpus, index: Index, embedder: Embedder, tokenizer: Tokenizer) -> None:
+    question: str
+    info: QuestionInfo
+    sentence_ids: np.ndarray
+    """Global sentence rows in the index, one per candidate."""
+    chunk_ids: np.ndarray
+    features: np.ndarray
+    """One row per candidate, columns as `RANK_FEATURES`."""
+    windows: list[tuple[str, int, int]]
+    """(doc_id, start, end) of each candidate's sentence with its neighbours: what labels are read from."""
+    unknown_words: float
+    """IDF-weighted share of the question's words that neither the texts nor the headers contain."""
+    has_number: np.ndarray
+    """Whether each candidate's window contains a number (figures or number words)."""
+    query_vector: np.ndarray
+    doc_gaps: np.ndarray
+    """Per candidate, about its document: the IDF-weighted share of the question's words that neither
+    its text nor its header contains, and the share of the question's names (capitalised words) it
+    lacks. A near miss asks about a topic the document covers with a word it never uses."""
+    has_date: np.ndarray
+    """Whether each candidate's window contains a date or time reference."""
+    names_absent: float
+    """Share of the question's names that no document mentions at all."""
+
+    def __len__(self) -> int:
+        return len(self.sentence_ids)
+
+
+def answer_features(cands: Candidates, scores: np.ndarray) -> np.ndarray:
+    """Question-level features (see `ANSWER_FEATURES`) from the ranked candidates."""
+    col = {name: i for i, name in enumerate(RANK_FEATURES)}
+    order = np.argsort(-scores, kind="stable")
+    top = order[0]
+    second = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
+    f = cands.features
+    top3 = order[:3]
+    return np.asarray(
+        [
+            scores[top],
+            scores[top] - second,
+            float(np.max(f[:, col["sent_cos"]])),
+            float(np.max(f[:, col["chunk_cos"]])),
+            f[top, col["cover_window"]],
+            f[top, col["cover_rest"]],
+            float(np.max(f[top3, col["cover_window"]])),
+            cands.unknown_words,
+            1.0 if cands.info.wants_number and not cands.has_number[top] else 0.0,
+            1.0 if cands.info.wants_date and not cands.has_date[top] else 0.0,
+            1.0 if f[top, col["date_fit"]] < 0 else 0.0,
+            f[top, col["header_who_miss"]],
+            cands.doc_gaps[top, 0],
+            float(np.min(cands.doc_gaps[top3, 1])),
+            cands.names_absent,
+        ],
+        dtype=np.float64,
+    )
+
+
+def _name_present(name: tuple[frozenset[str], frozenset[str]], present: frozenset[str]) -> bool:
+    """A name is in a document when the document has the token of every alias group it contains
+    ("South Korea" and "Republic of Korea" share one) and every word left over ("Yoon")."""
+    groups, words = name
+    return all(t in present for t in groups) and all(t in present for t in words)
+
+
+class SearchEngine:
+    """Everything a question needs, loaded once: corpus texts, index, keyword and header indexes,
+    the model and the ranking models."""
+
+    def __init__(
+        self, corpus: Corpus, index: Index, embedder: Embedder, tokenizer: Tokenizer, models: Models | None = None
+    ) -> None:
         self.corpus = corpus
         self.index = index
         self.embedder = embedder
         self.tokenizer = tokenizer
+        self._models = models
         texts = [corpus.documents[c.doc_id].text[c.start : c.end] for c in index.chunks]
         self.keywords = KeywordIndex(texts, tokenizer)
+        self.headers = MetadataIndex(corpus.documents.values(), tokenizer)
         self._paragraphs: dict[str, list[Paragraph]] = {}
+        self._starts: dict[str, list[int]] = {}
+        self._heading: dict[tuple[str, int], bool] = {}
+        self._tokens: dict[int, tuple[str, ...]] = {}
+        self._doc_tokens: dict[str, frozenset[str]] = {}
+
+    @property
+    def models(self) -> Models:
+        """The shipped ranking models unless others were given (cross-validation gives its own)."""
+        if self._models is None:
+            self._models = shipped_models()
+        return self._models
+
+    # -- public -------------------------------------------------------------------------------
 
     def search(self, question: str, k: int = 3, filters: Filters | None = None) -> Answer:
+        cands = self.candidates(question, filters)
+        if isinstance(cands, Answer):
+            return cands
+        return self.answer(cands, k)
+
+    def candidates(self, question: str, filters: Filters | None = None) -> Candidates | Answer:
+        """The candidate sentences and their features, or an Answer when there is nothing to rank."""
         question = clean_question(question)
         filters = filters or Filters()
         allowed = self._allowed_chunks(filters)
         if allowed is not None and not len(allowed):
             return Answer(question, False, note="no document matches those filters")
-        qvec = self.embedder.encode([question])[0]
-        bm25 = self.keywords.scores(question)
-        candidates, chunk_cos, sent_cos = self._candidates(qvec, bm25, allowed)
-        if not candidates:
+        if not self.index.chunks:
             return Answer(question, False, note="the corpus is empty")
-        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
-        qtokens = self.keywords.tokenizer(question)
-        scored = []
-        for ci in candidates:
-            kw = float(bm25[ci]) / top_bm25 if top_bm25 > 0 else 0.0
-            fused = W_CHUNK * chunk_cos[ci] + W_SENTENCE * sent_cos[ci] + W_KEYWORD * kw
-            evidence = max(chunk_cos[ci], sent_cos[ci])
-            if evidence < ANSWER_THRESHOLD and bm25[ci] > 0 and self._coverage(qtokens, ci) >= KEYWORD_COVERAGE:
-                evidence = ANSWER_THRESHOLD
-            scored.append((fused, evidence, ci))
-        scored.sort(reverse=True)
-        if max(e for _, e, _ in scored) < ANSWER_THRESHOLD:
-            return Answer(question, False, note="nothing in the corpus answers this")
-        known = self.keywords.known(qtokens)
-        results: list[Result] = []
-        taken: list[tuple[str, int, int]] = []
-        for fused, evidence, ci in scored:
-            if len(results) >= k:
-                break
-            if evidence < RESULT_FLOOR:
-                continue
-            rec = self.index.chunks[ci]
-            if any(d == rec.doc_id and not (rec.last_paragraph < a or rec.first_paragraph > b) for d, a, b in taken):
-                continue
-            results.append(self._result(rec_index=ci, qvec=qvec, qtokens=known, score=fused))
-            taken.append((rec.doc_id, rec.first_paragraph, rec.last_paragraph))
-        return Answer(question, True, results)
+        qvec = self.embedder.encode([question])[0]
+        return self._collect(question, qvec, allowed)
+
+    def answer(self, cands: Candidates, k: int = 3, models: Models | None = None) -> Answer:
+        """Rank, decide, quote: the part of answering that cross-validation repeats with other models."""
+        models = models or self.models
+        if not len(cands):
+            return Answer(cands.question, False, note="nothing in the corpus answers this")
+        scores = models.ranker.decision(cands.features)
+        decision = float(models.answerable.decision(answer_features(cands, scores)[None, :])[0])
+        order = np.argsort(-scores, kind="stable")
+        if decision < models.threshold:
+            nearest = self._pick(cands, scores, order, 2, heading_ok=False)
+            return Answer(cands.question, False, note="nothing in the corpus answers this", nearest=nearest)
+        results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
+        return Answer(cands.question, True, results, confidence=decision - models.threshold)
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
         """Paragraphs of a document, computed once: citations and `/source` number them alike."""
         cached = self._paragraphs.get(doc_id)
         if cached is None:
             cached = self._paragraphs[doc_id] = paragraphs(self.corpus.documents[doc_id].text)
+            self._starts[doc_id] = [p.start for p in cached]
         return cached
+
+    # -- candidates ---------------------------------------------------------------------------
+
+    def _collect(self, question: str, qvec: np.ndarray, allowed: np.ndarray | None) -> Candidates:
+        idx = self.index
+        info = understand(question)
+        bm25 = self.keywords.scores(question)
+        terms = self.headers.question_terms(question)
+        allowed_set = None if allowed is None else set(allowed.tolist())
+
+        chunk_pool: list[int] = []
+        sentence_pool: list[int] = []
+        if allowed is None:
+            _, s_ids = idx.sentence_index.search(qvec, DENSE_SENTENCES)
+            _, c_ids = idx.chunk_index.search(qvec, DENSE_CHUNKS)
+            sentence_pool.extend(int(s) for s in s_ids)
+            chunk_pool.extend(int(c) for c in c_ids)
+        else:
+            chunk_pool.extend(int(c) for c in allowed)
+        masked = bm25 if allowed is None else np.where(np.isin(np.arange(len(bm25)), allowed), bm25, 0.0)
+        if len(masked):
+            top = np.argpartition(-masked, min(KEYWORD_CHUNKS, len(masked) - 1))[:KEYWORD_CHUNKS]
+            chunk_pool.extend(int(c) for c in top if masked[c] > 0)
+        for doc_id in self.headers.candidates(terms, info.dates, HEADER_DOCUMENTS):
+            rows = [c for c in idx.doc_chunks.get(doc_id, []) if allowed_set is None or c in allowed_set]
+            if not rows:
+                continue
+            sids = np.concatenate(
+                [
+                    np.arange(idx.chunks[c].sentence_start, idx.chunks[c].sentence_start + idx.chunks[c].sentence_count)
+                    for c in rows
+                ]
+            )
+            if len(sids) > HEADER_DOC_SENTENCES:
+                sims = idx.sentence_vectors[sids] @ qvec
+                sids = sids[np.argsort(-sims)[:HEADER_DOC_SENTENCES]]
+            sentence_pool.extend(int(s) for s in sids)
+        for c in dict.fromkeys(chunk_pool):
+            rec = idx.chunks[c]
+            sentence_pool.extend(range(rec.sentence_start, rec.sentence_start + rec.sentence_count))
+
+        # One candidate per sentence span: overlapping windows of a long paragraph repeat sentences.
+        seen: dict[tuple[str, int], int] = {}
+        for sid in sentence_pool:
+            c = int(idx.sentence_chunk[sid])
+            if allowed_set is not None and c not in allowed_set:
+                continue
+            doc = self.corpus.documents[idx.chunks[c].doc_id]
+            key = (doc.doc_id, int(idx.sentences[sid][0]))
+            if key in seen or (not info.about_document and self.is_heading(doc, key[1])):
+                continue  # a heading answers questions about the document, never about its content
+            seen[key] = sid
+        sids_arr = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
+        chunks_arr = idx.sentence_chunk[sids_arr]
+        return self._features(question, info, qvec, bm25, terms, sids_arr, chunks_arr)
+
+    def _features(
+        self,
+        question: str,
+        info: QuestionInfo,
+        qvec: np.ndarray,
+        bm25: np.ndarray,
+        terms: QuestionTerms,
+        sids: np.ndarray,
+        chunk_ids: np.ndarray,
+    ) -> Candidates:
+        idx = self.index
+        n = len(sids)
+        s_cos = idx.sentence_vectors[sids] @ qvec
+        c_cos = idx.chunk_vectors[chunk_ids] @ qvec
+        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
+        date_tokens = frozenset(self.tokenizer(info.date_words))
+        q_sequence = self.tokenizer(question)
+        q_tokens = list(dict.fromkeys(q_sequence))
+        q_pairs = set(itertools.pairwise(q_sequence))
+        weights = {t: self.keywords.idf(t) for t in q_tokens}
+        unknown_weight = sum(
+            w
+            for t, w in weights.items()
+            if t not in self.keywords.doc_freq and t not in terms.all_terms and t not in date_tokens
+        )
+        total_weight = sum(weights.values())
+        names = [self._name_tokens(phrase) for phrase in name_phrases(question)]
+        corpus_words = self.keywords.doc_freq
+        absent = sum(
+            1 for groups, words in names if not all(t in corpus_words or t in terms.all_terms for t in groups | words)
+        )
+        doc_gap_cache: dict[str, tuple[float, float]] = {}
+        doc_gaps = np.zeros((n, 2), dtype=np.float64)
+        has_date_arr = np.zeros(n, dtype=bool)
+        matches: dict[str, DocumentMatch] = {}
+        feats = np.zeros((n, len(RANK_FEATURES)), dtype=np.float64)
+        windows: list[tuple[str, int, int]] = []
+        has_number = np.zeros(n, dtype=bool)
+        order = np.argsort(-s_cos, kind="stable")
+        sent_rank = np.empty(n, dtype=np.float64)
+        sent_rank[order] = np.arange(n)
+        doc_best: dict[str, float] = {}
+        for i, c in enumerate(chunk_ids):
+            d = idx.chunks[int(c)].doc_id
+            doc_best[d] = max(doc_best.get(d, -1.0), float(s_cos[i]))
+        top_s = float(s_cos.max()) if n else 0.0
+        top_c = float(c_cos.max()) if n else 0.0
+        for i in range(n):
+            sid = int(sids[i])
+            rec = idx.chunks[int(chunk_ids[i])]
+            doc = self.corpus.documents[rec.doc_id]
+            m = matches.get(rec.doc_id)
+            if m is None:
+                m = matches[rec.doc_id] = self.headers.match(rec.doc_id, terms, info.dates)
+            neighbours = [
+                j for j in (sid - 1, sid + 1) if rec.sentence_start <= j < rec.sentence_start + rec.sentence_count
+            ]
+            nb_cos = float(np.max(idx.sentence_vectors[neighbours] @ qvec)) if neighbours else float(s_cos[i])
+            window_vec = idx.sentence_vectors[[sid, *neighbours]].sum(axis=0)
+            window_cos = float(window_vec @ qvec) / max(float(np.linalg.norm(window_vec)), 1e-9)
+            s_seq = self._sentence_tokens(sid, doc)
+            s_tokens = frozenset(s_seq)
+            w_seq = [t for j in sorted([sid, *neighbours]) for t in self._sentence_tokens(j, doc)]
+            w_tokens = frozenset(w_seq)
+            w_pairs = set(itertools.pairwise(w_seq))
+            accounted = m.matched | date_tokens if m.date > 0 else m.matched
+            rest = {t: w for t, w in weights.items() if t not in accounted}
+            start, end = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
+            w_start = int(idx.sentences[min([sid, *neighbours])][0])
+            w_end = int(idx.sentences[max([sid, *neighbours])][1])
+            windows.append((rec.doc_id, w_start, w_end))
+            gaps = doc_gap_cache.get(rec.doc_id)
+            if gaps is None:
+                present = self._document_tokens(doc) | self.headers.fields[rec.doc_id]
+                lacking = {t: w for t, w in weights.items() if t not in present and t not in accounted}
+                gaps = doc_gap_cache[rec.doc_id] = (
+                    sum(lacking.values()) / total_weight if total_weight else 0.0,
+                    sum(1 for name in names if not _name_present(name, present)) / len(names) if names else 0.0,
+                )
+            doc_gaps[i] = gaps
+            heading = self.is_heading(doc, start)
+            window_text = doc.text[w_start:w_end]
+            has_number[i] = has_quantity(window_text)
+            has_date_arr[i] = has_date(window_text)
+            number_fit = 0.0
+            if info.wants_number:
+                number_fit = 1.0 if has_quantity(doc.text[start:end]) else (0.5 if has_number[i] else -1.0)
+            feats[i] = (
+                s_cos[i],
+                s_cos[i] - top_s,
+                c_cos[i],
+                c_cos[i] - top_c,
+                nb_cos,
+                window_cos,
+                float(bm25[int(chunk_ids[i])]) / top_bm25 if top_bm25 > 0 else 0.0,
+                coverage(weights, s_tokens),
+                coverage(weights, w_tokens),
+                coverage(rest, w_tokens) if rest else 0.0,
+                sum(1 for p in q_pairs if p in w_pairs) / len(q_pairs) if q_pairs else 0.0,
+                m.fields,
+                m.who,
+                m.who_miss,
+                m.date,
+                1.0 if heading else 0.0,
+                1.0 if heading and info.about_document else 0.0,
+                number_fit,
+                math.log1p(end - start) / math.log(400.0),
+                doc_best[rec.doc_id] - top_s,
+                1.0 / (1.0 + sent_rank[i]),
+            )
+        return Candidates(
+            question=question,
+            info=info,
+            sentence_ids=sids,
+            chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
+            features=feats,
+            windows=windows,
+            unknown_words=unknown_weight / total_weight if total_weight else 0.0,
+            names_absent=absent / len(names) if names else 0.0,
+            has_number=has_number,
+            query_vector=qvec,
+            doc_gaps=doc_gaps,
+            has_date=has_date_arr,
+        )
+
+    def _name_tokens(self, phrase: str) -> tuple[frozenset[str], frozenset[str]]:
+        """A name's alias-group tokens, and the tokens of its words outside any alias."""
+        tokens = self.tokenizer(phrase)
+        groups = frozenset(t for t in tokens if "_" in t or t in self.tokenizer.group_tokens)
+        pattern = self.tokenizer.aliases.pattern
+        rest = pattern.sub(" ", phrase) if pattern is not None else phrase
+        return groups, frozenset(self.tokenizer(rest)) - groups
+
+    def _document_tokens(self, doc: Document) -> frozenset[str]:
+        cached = self._doc_tokens.get(doc.doc_id)
+        if cached is None:
+            if len(self._doc_tokens) > 2_000:
+                self._doc_tokens.clear()
+            cached = self._doc_tokens[doc.doc_id] = frozenset(self.tokenizer(doc.text))
+        return cached
+
+    def _sentence_tokens(self, sid: int, doc: Document) -> tuple[str, ...]:
+        cached = self._tokens.get(sid)
+        if cached is None:
+            if len(self._tokens) > 200_000:
+                self._tokens.clear()
+            s, e = self.index.sentences[sid]
+            cached = self._tokens[sid] = tuple(self.tokenizer(doc.text[int(s) : int(e)]))
+        return cached
+
+    def paragraph_at(self, doc: Document, offset: int) -> Paragraph:
+        paras = self.paragraphs(doc.doc_id)
+        i = max(0, bisect.bisect_right(self._starts[doc.doc_id], offset) - 1)
+        return paras[i]
+
+    def is_heading(self, doc: Document, offset: int) -> bool:
+        """Title blocks, symbols, datelines: context for what follows, not an answer to a question
+        about content."""
+        para = self.paragraph_at(doc, offset)
+        key = (doc.doc_id, para.number)
+        cached = self._heading.get(key)
+        if cached is None:
+            text = doc.text[para.start : para.end]
+            cached = self._heading[key] = is_heading(text, doc.title)
+        return cached
+
+    # -- choosing what to show ----------------------------------------------------------------
+
+    def _pick(
+        self, cands: Candidates, scores: np.ndarray, order: np.ndarray, k: int, *, heading_ok: bool
+    ) -> list[Result]:
+        """Best candidates, one per paragraph; headings only for questions about the document."""
+        col_heading = RANK_FEATURES.index("heading")
+        results: list[Result] = []
+        taken: list[tuple[str, int, int]] = []
+        for i in order:
+            if len(results) >= k:
+                break
+            if not heading_ok and cands.features[i, col_heading] > 0:
+                continue
+            result = self._result(cands, int(i), float(scores[i]))
+            first, last = (
+                (result.paragraph, result.paragraph) if isinstance(result.paragraph, int) else result.paragraph
+            )
+            if any(d == result.doc_id and not (last < a or first > b) for d, a, b in taken):
+                continue
+            results.append(result)
+            taken.append((result.doc_id, first, last))
+        return results
+
+    def _result(self, cands: Candidates, i: int, score: float) -> Result:
+        idx = self.index
+        sid = int(cands.sentence_ids[i])
+        rec = idx.chunks[int(cands.chunk_ids[i])]
+        doc = self.corpus.documents[rec.doc_id]
+        sids = rec.sentence_ids
+        spans = [(int(idx.sentences[j][0]), int(idx.sentences[j][1])) for j in sids]
+        best = sid - rec.sentence_start
+        heading = self.is_heading(doc, spans[best][0])
+        weights = {t: self.keywords.idf(t) for t in self.tokenizer(cands.question)}
+        dense = idx.sentence_vectors[sids.start : sids.stop] @ cands.query_vector
+        scores = []
+        for j, ((s, _e), d) in enumerate(zip(spans, dense, strict=True)):
+            if j != best and self.is_heading(doc, s) != heading:
+                scores.append(-math.inf)  # never join a heading to a content quote, or the reverse
+                continue
+            tokens = frozenset(self._sentence_tokens(sids.start + j, doc))
+            scores.append(float(d) + LEXICAL_IN_QUOTE * coverage(weights, tokens))
+        quote = choose_quote(spans, scores, best=best)
+        paragraph = self._paragraphs_of(doc, quote.start, quote.end)
+        return Result(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            citation=citation(doc, paragraph),
+            paragraph=paragraph,
+            quote=doc.text[quote.start : quote.end],
+            highlight=(quote.highlight_start - quote.start, quote.highlight_end - quote.start),
+            start=quote.start,
+            end=quote.end,
+            score=score,
+        )
 
     def _paragraphs_of(self, doc: Document, start: int, end: int) -> int | list[int]:
         """The paragraph numbers the quote itself spans (a chunk may span more than the quote)."""
@@ -212,14 +574,6 @@ class SearchEngine:
         if not numbers:
             raise ValueError(f"quote {start}:{end} lies in no paragraph of {doc.doc_id}")
         return numbers[0] if len(numbers) == 1 else [numbers[0], numbers[-1]]
-
-    def _coverage(self, qtokens: Sequence[str], chunk: int) -> float:
-        """IDF-weighted share of the question's words found in the chunk; unknown words weigh most."""
-        rec = self.index.chunks[chunk]
-        words = set(self.tokenizer(self.corpus.documents[rec.doc_id].text[rec.start : rec.end]))
-        weights = {t: self.keywords.idf(t) for t in set(qtokens)}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in words) / total if total else 0.0
 
     def _allowed_chunks(self, filters: Filters) -> np.ndarray | None:
         if not filters.active():
@@ -229,79 +583,3 @@ class SearchEngine:
             if filters.accepts(doc):
                 ids.extend(self.index.doc_chunks.get(doc.doc_id, []))
         return np.asarray(sorted(ids), dtype=np.int64)
-
-    def _candidates(
-        self, qvec: np.ndarray, bm25: np.ndarray, allowed: np.ndarray | None
-    ) -> tuple[list[int], dict[int, float], dict[int, float]]:
-        idx = self.index
-        chunk_cos: dict[int, float] = {}
-        sent_cos: dict[int, float] = {}
-        if allowed is not None:
-            chunk_ids = allowed
-            sent_ids = (
-                np.concatenate(
-                    [
-                        np.arange(
-                            idx.chunks[c].sentence_start, idx.chunks[c].sentence_start + idx.chunks[c].sentence_count
-                        )
-                        for c in allowed
-                    ]
-                )
-                if len(allowed)
-                else np.zeros(0, np.int64)
-            )
-            c_scores = idx.chunk_vectors[chunk_ids] @ qvec
-            s_scores = idx.sentence_vectors[sent_ids] @ qvec
-        else:
-            c_scores, chunk_ids = idx.chunk_index.search(qvec, CANDIDATES)
-            s_scores, sent_ids = idx.sentence_index.search(qvec, CANDIDATES * 3)
-        for c, s in zip(chunk_ids, c_scores, strict=True):
-            chunk_cos[int(c)] = float(s)
-        for sid, s in zip(sent_ids, s_scores, strict=True):
-            c = int(idx.sentence_chunk[sid])
-            sent_cos[c] = max(sent_cos.get(c, -1.0), float(s))
-        if allowed is not None:
-            masked = np.full_like(bm25, -1.0)
-            masked[allowed] = bm25[allowed]
-            bm25 = masked
-        for c in np.argsort(-bm25)[:CANDIDATES]:
-            if bm25[c] > 0:
-                chunk_cos.setdefault(int(c), -1.0)
-        candidates = sorted(set(chunk_cos) | set(sent_cos))
-        # Fill in the exact similarity for candidates that only one signal surfaced.
-        for c in candidates:
-            rec = idx.chunks[c]
-            if chunk_cos.get(c, -1.0) == -1.0:
-                chunk_cos[c] = float(idx.chunk_vectors[c] @ qvec)
-            if c not in sent_cos:
-                sent_cos[c] = float(np.max(idx.sentence_vectors[rec.sentence_ids.start : rec.sentence_ids.stop] @ qvec))
-        return candidates, chunk_cos, sent_cos
-
-    def _result(self, rec_index: int, qvec: np.ndarray, qtokens: Sequence[str], score: float) -> Result:
-        idx = self.index
-        rec = idx.chunks[rec_index]
-        doc = self.corpus.documents[rec.doc_id]
-        sids = rec.sentence_ids
-        spans = [(int(idx.sentences[i][0]), int(idx.sentences[i][1])) for i in sids]
-        dense = idx.sentence_vectors[sids.start : sids.stop] @ qvec
-        weights = {t: self.keywords.idf(t) for t in set(qtokens)}
-        total = sum(weights.values()) or 1.0
-        scores = []
-        for (s, e), d in zip(spans, dense, strict=True):
-            words = set(self.tokenizer(doc.text[s:e]))
-            lexical = sum(w for t, w in weights.items() if t in words) / total
-            scores.append(float(d) + LEXICAL_IN_QUOTE * lexical)
-        quote = choose_quote(spans, scores)
-        text = doc.text[quote.start : quote.end]
-        paragraph = self._paragraphs_of(doc, quote.start, quote.end)
-        return Result(
-            doc_id=doc.doc_id,
-            title=doc.title,
-            citation=citation(doc, paragraph),
-            paragraph=paragraph,
-            quote=text,
-            highlight=(quote.highlight_start - quote.start, quote.highlight_end - quote.start),
-            start=quote.start,
-            end=quote.end,
-            score=score,
-        )

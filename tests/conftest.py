@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed-corpus"
-DEV_QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
+QUESTIONS = ROOT / "benchmarks" / "questions"
+DEV_QUESTIONS = QUESTIONS / "pool_dev.jsonl"
+POOL = [DEV_QUESTIONS, QUESTIONS / "pool_lab.jsonl"]
+"""The question pool (copied from the shared eval set, so a fresh clone can test and train)."""
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from embeddings.embedder import HashingEmbedder
 from embeddings.engine import open_engine
 from embeddings.evaluation import load_questions
-from embeddings.quoting import choose_quote
+from embeddings.quoting import QUOTE_CHARS, choose_quote
 from embeddings.search import SearchEngine
 from tests.conftest import DEV_QUESTIONS
 
@@ -79,7 +79,7 @@ def test_property_quotes_are_exact_substrings(tmp_path_factory, docs: list[str],
 
 
 def test_dev_questions_quote_exactly_on_the_seed_corpus(fake_engine: SearchEngine) -> None:
-    for q in load_questions(DEV_QUESTIONS) if DEV_QUESTIONS.exists() else []:
+    for q in load_questions(DEV_QUESTIONS):
         _check(fake_engine, q.question)
 
 
@@ -95,4 +95,4 @@ def test_quote_budget_and_highlight() -> None:
 def test_long_quotes_stay_within_budget(tmp_path: Path) -> None:
     spans = [(i * 150, i * 150 + 149) for i in range(10)]
     q = choose_quote(spans, [float(i % 3) for i in range(10)])
-    assert q.end - q.start <= 400
+    assert q.end - q.start <= QUOTE_CHARS

@@ -1,0 +1,192 @@
+"""Which documents a question names by their particulars: speaker, country, venue, kind, date.
+
+"What did Russia's foreign minister say about sanctions in 2023?" is answered by one speech among
+many that discuss sanctions: the speaker, the country and the year decide which. Those words are
+matched against each document's header fields (never its text), and the match is a soft signal for
+the ranker, not a hard filter: a question may name a country as its topic ("What did Japan say
+about Russia?") as well as its speaker.
+
+Country adjectives are matched to country names by a shared stem ("Ukrainian" / "Ukraine",
+"Japanese" / "Japan"); the irregular ones ("French", "Dutch") come from a small data file.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from embeddings.corpus import Document
+from embeddings.lexical import Tokenizer
+from embeddings.query import DateMention, name_phrases
+
+MIN_STEM = 5
+"""Shortest shared beginning for two words to count as one name ("ukrain" in Ukraine, Ukrainian)."""
+
+
+@cache
+def irregular_adjectives() -> dict[str, str]:
+    """Lower-case adjective or demonym -> lower-case country name, for the ones no stem links."""
+    text = resources.files("embeddings.data").joinpath("demonyms.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    return {str(k).lower(): str(v).lower() for k, v in data.get("adjective", {}).items()}
+
+
+def expand_adjectives(text: str) -> str:
+    """Append the country name after each irregular adjective, so "French" also reads "France"."""
+    table = irregular_adjectives()
+    words = text.split()
+    extra = [table[w.strip(".,;:!?()\"'’").lower()] for w in words if w.strip(".,;:!?()\"'’").lower() in table]
+    return text if not extra else text + " " + " ".join(extra)
+
+
+_COUNTRY_ENDINGS = frozenset({"", "a", "e", "ia", "y", "o"})
+_ADJECTIVE_ENDINGS = frozenset({"n", "an", "ian", "ese", "es", "ish", "i", "ic", "ean", "er", "ns", "ans", "ians"})
+
+
+def same_name(a: str, b: str) -> bool:
+    """Tokens that name the same country or people: equal, or a name and its adjective sharing a
+    stem ("ukrain"/"ukrainian", "japan"/"japanes"), but not two names ("niger"/"nigeria")."""
+    if a == b:
+        return True
+    if "_" in a or "_" in b or a.isdigit() or b.isdigit():
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    if common < MIN_STEM:
+        return False
+    rest_a, rest_b = a[common:], b[common:]
+    return (rest_a in _COUNTRY_ENDINGS and rest_b in _ADJECTIVE_ENDINGS) or (
+        rest_b in _COUNTRY_ENDINGS and rest_a in _ADJECTIVE_ENDINGS
+    )
+
+
+@dataclass(frozen=True)
+class DocumentMatch:
+    """How well one document's header matches what a question names."""
+
+    who: float
+    """IDF-weighted share of the question's speaker/country words that this document's speaker or
+    organisation carries (0 when the question names none)."""
+    who_miss: float
+    """1 when the question names a speaker or country of some document but none of this one's."""
+    fields: float
+    """IDF-weighted share of all the question's words found anywhere in the header."""
+    date: float
+    """+1 when a date the question names fits this document's date, -1 when every one conflicts."""
+    matched: frozenset[str]
+    """Question tokens the header accounts for: what remains must be found in the text."""
+
+
+class MetadataIndex:
+    """Header tokens of every document, with document frequencies for weighting rare names."""
+
+    def __init__(self, documents: Iterable[Document], tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.who: dict[str, frozenset[str]] = {}
+        self.fields: dict[str, frozenset[str]] = {}
+        self.documents: dict[str, Document] = {}
+        df_who: dict[str, int] = {}
+        df_all: dict[str, int] = {}
+        for doc in documents:
+            who = frozenset(tokenizer(expand_adjectives(f"{doc.speaker} {doc.organisation}")))
+            rest = frozenset(tokenizer(expand_adjectives(f"{doc.title} {doc.venue} {doc.kind} {doc.symbol}")))
+            self.documents[doc.doc_id] = doc
+            self.who[doc.doc_id] = who
+            self.fields[doc.doc_id] = who | rest
+            for t in who:
+                df_who[t] = df_who.get(t, 0) + 1
+            for t in who | rest:
+                df_all[t] = df_all.get(t, 0) + 1
+        self.size = len(self.documents)
+        self.df_who = df_who
+        self.df_all = df_all
+        self._vocab_who = sorted(df_who)
+        self._vocab_all = sorted(df_all)
+
+    def _idf(self, df: int) -> float:
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
+    def _expand(self, token: str, vocab: Sequence[str]) -> list[str]:
+        return [v for v in vocab if v[:1] == token[:1] and same_name(token, v)]
+
+    def question_terms(self, question: str) -> QuestionTerms:
+        """Resolve the question's words against header vocabularies once per question."""
+        tokens = list(dict.fromkeys(self.tokenizer(expand_adjectives(question))))
+        # Only names speak for who is meant: "Russia's foreign minister" names Russia; the role words
+        # are in every minister's header and only help through `fields`.
+        names = {t for phrase in name_phrases(question) for t in self.tokenizer(expand_adjectives(phrase))}
+        who_terms: dict[str, tuple[list[str], float]] = {}
+        all_terms: dict[str, tuple[list[str], float]] = {}
+        for t in tokens:
+            forms = self._expand(t, self._vocab_who) if t in names else []
+            if forms:
+                df = max(self.df_who[f] for f in forms)
+                who_terms[t] = (forms, self._idf(df))
+            forms = self._expand(t, self._vocab_all)
+            if forms:
+                df = max(self.df_all[f] for f in forms)
+                all_terms[t] = (forms, self._idf(df))
+        return QuestionTerms(tokens, who_terms, all_terms)
+
+    def candidates(self, terms: QuestionTerms, dates: Sequence[DateMention], limit: int) -> list[str]:
+        """Documents whose header best matches the question, for searching inside them even when
+        their passages rank low corpus-wide (many speeches discuss the same topic)."""
+        if not terms.who_terms and not terms.all_terms and not dates:
+            return []
+        scored = []
+        for doc_id in self.documents:
+            m = self.match(doc_id, terms, dates)
+            score = m.who + m.fields + 0.5 * m.date - m.who_miss
+            if score > 0:
+                scored.append((score, doc_id))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        return [d for _, d in scored[:limit]]
+
+    def match(self, doc_id: str, terms: QuestionTerms, dates: Sequence[DateMention]) -> DocumentMatch:
+        who_tokens = self.who[doc_id]
+        all_tokens = self.fields[doc_id]
+        who_total = sum(w for _, w in terms.who_terms.values())
+        who_hit = sum(w for forms, w in terms.who_terms.values() if any(f in who_tokens for f in forms))
+        matched = frozenset(t for t, (forms, _) in terms.all_terms.items() if any(f in all_tokens for f in forms))
+        all_total = sum(self._idf(0) if t not in terms.all_terms else terms.all_terms[t][1] for t in terms.tokens)
+        fields_hit = sum(terms.all_terms[t][1] for t in matched)
+        return DocumentMatch(
+            who=who_hit / who_total if who_total else 0.0,
+            who_miss=1.0 if who_total and not who_hit else 0.0,
+            fields=fields_hit / all_total if all_total else 0.0,
+            date=date_fit(self.documents[doc_id], dates),
+            matched=matched,
+        )
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    tokens: list[str]
+    who_terms: dict[str, tuple[list[str], float]]
+    all_terms: dict[str, tuple[list[str], float]]
+
+
+def date_fit(doc: Document, dates: Sequence[DateMention]) -> float:
+    """+1 if any named date fits the document's date, -1 if the question names dates and none fits.
+
+    A named date may be an event the statement mentions rather than its own date, so this is a
+    signal for the ranker, never a filter.
+    """
+    if not dates:
+        return 0.0
+    for d in dates:
+        if d.year is not None and d.year != doc.date.year:
+            continue
+        if d.month is not None and d.month != doc.date.month:
+            continue
+        if d.day is not None and d.day != doc.date.day:
+            continue
+        return 1.0
+    return -1.0

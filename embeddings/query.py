@@ -1,0 +1,186 @@
+"""What a question says besides its topic: dates, whether it wants a number, whether it asks about
+the document itself rather than what the document says.
+
+A question such as "What did Japan condemn at the OSCE Permanent Council on 25 July 2024?" names its
+document by venue and date. Matched as plain words, those names pull in the heading block that
+prints them; read here, they steer which documents are searched (see `embeddings.metadata`) while
+the topic words choose the passage.
+
+Everything here is general English, not tuned to any question: month names, year patterns, and the
+phrasings people use to ask for a quantity or for a document's particulars.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_YEAR_RE = r"(?:19[4-9]\d|20\d\d)"
+# "July 2024", "25 July 2024", "July 25, 2024", "in July" (a bare "may" is a verb: only with a year or day).
+_MONTH_YEAR = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?({_MONTH_RE})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+({_YEAR_RE})\b",
+    re.IGNORECASE,
+)
+_MONTH_DAY = re.compile(
+    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\b|\b({_MONTH_RE})\.?\s+(\d{{1,2}})\b)", re.I
+)
+_MONTH_ALONE = re.compile(rf"\b(?:in|since|until|during|of|last|this)\s+({_MONTH_RE})\b", re.IGNORECASE)
+_YEAR = re.compile(rf"(?<![\d/.(-])({_YEAR_RE})(?![\d/])")
+
+_NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|far|long|high|often|old|large|big)|what (number|percentage|share|fraction|proportion|"
+    r"amount|figure|distance|height|range|altitude|total|quantity)|how many times)\b",
+    re.IGNORECASE,
+)
+_DATE_QUESTION = re.compile(
+    r"^\s*when\b|\b(what|which|exact) (date|day|year|month)\b|\bon what (date|day)\b|\bsince when\b", re.IGNORECASE
+)
+_DOCUMENT_QUESTION = re.compile(
+    r"\b(who (delivered|gave|made|signed|issued|released|wrote|authored|spoke|reported|published|read)|"
+    r"title|symbol|reference number|document number|circulated|circulation|what language|in which language|"
+    r"which (news )?agency|which outlet|which newspaper|headline)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date named in a question; month and day are None when not given."""
+
+    year: int | None
+    month: int | None
+    day: int | None = None
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    text: str
+    dates: tuple[DateMention, ...]
+    wants_number: bool
+    wants_date: bool
+    about_document: bool
+    date_words: str = ""
+    """The words of the question that name dates, so that a date the header accounts for is not
+    also looked for in the text."""
+
+    @property
+    def years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self.dates if d.year is not None)
+
+
+def understand(question: str) -> QuestionInfo:
+    return QuestionInfo(
+        text=question,
+        dates=tuple(dates_in(question)),
+        wants_number=bool(_NUMBER_QUESTION.search(question)),
+        wants_date=bool(_DATE_QUESTION.search(question)),
+        about_document=bool(_DOCUMENT_QUESTION.search(question)),
+        date_words=" ".join(m.group(0) for r in (_MONTH_YEAR, _MONTH_DAY, _YEAR) for m in r.finditer(question)),
+    )
+
+
+def dates_in(text: str) -> list[DateMention]:
+    """Dates named in free text, most specific first; a year already part of a month mention is not
+    repeated on its own."""
+    found: list[DateMention] = []
+    used: list[tuple[int, int]] = []
+    for m in _MONTH_YEAR.finditer(text):
+        day = re.match(r"\d{1,2}", m.group(0))
+        after = re.search(r"\s(\d{1,2})(?:st|nd|rd|th)?,?\s", m.group(0)[m.start(1) - m.start(0) :])
+        day_value = int(day.group(0)) if day else (int(after.group(1)) if after else None)
+        found.append(DateMention(int(m.group(2)), MONTHS[m.group(1).lower()], _valid_day(day_value)))
+        used.append(m.span())
+    for m in _MONTH_DAY.finditer(text):
+        if any(s <= m.start() < e for s, e in used):
+            continue
+        day_text, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        found.append(DateMention(None, MONTHS[month.lower()], _valid_day(int(day_text))))
+        used.append(m.span())
+    for m in _MONTH_ALONE.finditer(text):
+        if any(s <= m.start(1) < e for s, e in used) or m.group(1).lower() == "may":
+            continue
+        found.append(DateMention(None, MONTHS[m.group(1).lower()]))
+        used.append(m.span())
+    for m in _YEAR.finditer(text):
+        if any(s <= m.start() < e for s, e in used):
+            continue
+        found.append(DateMention(int(m.group(1)), None))
+    return found
+
+
+def _valid_day(day: int | None) -> int | None:
+    return day if day is not None and 1 <= day <= 31 else None
+
+
+_QUANTITY_RE = re.compile(
+    r"(?<![\w(])(?!(?:19|20)\d\d\b)\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|half|quarters?|thirds?|eighths?|dozens?|"
+    r"once|twice|several|dozen)\b",
+    re.IGNORECASE,
+)
+_CITED_NUMBER_RE = re.compile(r"\b(resolutions?|paragraphs?|articles?|no\.|number)\s*$", re.IGNORECASE)
+_DATE_EXPRESSION_RE = re.compile(
+    rf"\b({_MONTH_RE})\b|(?<!\d)(?:19|20)\d\d(?!\d)|\b\d{{1,2}}(st|nd|rd|th)\b|\bago\b|\b(last|this|next) "
+    r"(week|month|year|spring|summer|autumn|fall|winter)\b|\b(yesterday|today|tomorrow)\b",
+    re.IGNORECASE,
+)
+
+
+def has_quantity(text: str) -> bool:
+    """A figure or number word that could answer "how many": not a year, not the number of a
+    resolution or paragraph being cited ("resolution 2397")."""
+    for m in _QUANTITY_RE.finditer(text):
+        if m.group(0)[0].isdigit() and _CITED_NUMBER_RE.search(text[max(0, m.start() - 14) : m.start()]):
+            continue
+        return True
+    return False
+
+
+def has_date(text: str) -> bool:
+    """A date or a time reference that could answer "when"."""
+    return bool(_DATE_EXPRESSION_RE.search(text))
+
+
+_NAME_PHRASE_RE = re.compile(r"(?<![\w.])[A-Z][\w'’.-]*[A-Za-z](?:\s+(?:of\s+)?[A-Z][\w'’.-]*[A-Za-z])*")
+
+
+def _not_a_name(word: str) -> bool:
+    """Question words, function words and months are capitalised in questions without naming anything."""
+    from embeddings.lexical import stopwords
+
+    return word in MONTHS or word in stopwords()
+
+
+def name_phrases(question: str) -> list[str]:
+    """Runs of capitalised words after the first word: the names a question turns on ("South Korean
+    President Yoon", "Kursk"). A near miss often names someone the statements never mention."""
+    found = []
+    for m in _NAME_PHRASE_RE.finditer(question):
+        words = [w for w in m.group(0).split() if not _not_a_name(w.casefold().strip(".'’"))]
+        if m.start() == 0 and words and words[0] == m.group(0).split()[0]:
+            words = words[1:]  # the first word of a question is capitalised anyway
+        if words:
+            found.append(" ".join(words))
+    return found

@@ -1,0 +1,169 @@
+"""The learned part of answering: which sentence answers, and whether any does.
+
+Two small linear models, trained by `scripts/train_ranker.py` on the question pool with
+cross-validation (`benchmarks/crossval.py` reports the held-back figures) and shipped as
+`embeddings/data/ranker.json`:
+
+- the *ranker* scores every candidate sentence from features that each catch what the others miss
+  (sentence and paragraph similarity, keyword coverage, what the document header accounts for,
+  dates, numbers, heading blocks);
+- the *answerability* model looks at the best candidates as a whole and decides whether to quote at
+  all: a near miss ("how many soldiers?" when no passage gives a number, a country no statement
+  mentions) looks similar to an answer, but the best passage lacks what the question names.
+
+Linear models on standardised features, because the pool is small (145 questions): they cannot
+memorise single questions the way trees can, and their weights can be read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import VerbatimError
+
+RANK_FEATURES: tuple[str, ...] = (
+    "sent_cos",
+    "sent_cos_gap",
+    "chunk_cos",
+    "chunk_cos_gap",
+    "neighbour_cos",
+    "window_cos",
+    "bm25",
+    "cover_sentence",
+    "cover_window",
+    "cover_rest",
+    "pairs",
+    "header_fields",
+    "header_who",
+    "header_who_miss",
+    "date_fit",
+    "heading",
+    "heading_doc_question",
+    "number_fit",
+    "length",
+    "doc_best_gap",
+    "sent_rank",
+)
+"""Per candidate sentence; see `SearchEngine._features` for how each is computed."""
+
+ANSWER_FEATURES: tuple[str, ...] = (
+    "top_score",
+    "top_margin",
+    "best_sent_cos",
+    "best_chunk_cos",
+    "top_cover_window",
+    "top_cover_rest",
+    "best_cover_window",
+    "unknown_words",
+    "number_missing",
+    "date_missing",
+    "date_conflict",
+    "who_miss",
+    "missing_in_doc",
+    "names_missing",
+    "names_absent",
+)
+"""Per question, from the ranked candidates; see `answer_features`."""
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardise, weight, add: ``z = ((x - mean) / scale) @ coef + intercept``."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def decision(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept, dtype=np.float64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coef": [round(float(v), 6) for v in self.coef],
+            "intercept": round(float(self.intercept), 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], expected: tuple[str, ...]) -> LinearModel:
+        features = tuple(data["features"])
+        if features != expected:
+            raise VerbatimError(
+                "the ranking model was trained on other features than this code computes: "
+                "run scripts/train_ranker.py to retrain it"
+            )
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(features),) for a in arrays) or not np.all(arrays[1] > 0):
+            raise VerbatimError("the ranking model file is damaged: run scripts/train_ranker.py")
+        return cls(features, arrays[0], arrays[1], arrays[2], float(data["intercept"]))
+
+
+@dataclass(frozen=True)
+class Models:
+    ranker: LinearModel
+    answerable: LinearModel
+    threshold: float
+    """Answerability decision value above which the question is answered."""
+    info: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ranker": self.ranker.to_json(),
+            "answerable": self.answerable.to_json(),
+            "threshold": round(self.threshold, 6),
+            "info": self.info,
+        }
+
+    def dumps(self) -> str:
+        """JSON with one line per list, so that a retrained model reads as a small diff."""
+        text = json.dumps(self.to_json(), indent=1)
+        return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.dumps(), encoding="utf-8")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Models:
+        try:
+            return cls(
+                LinearModel.from_json(data["ranker"], RANK_FEATURES),
+                LinearModel.from_json(data["answerable"], ANSWER_FEATURES),
+                float(data["threshold"]),
+                dict(data.get("info", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VerbatimError(f"the ranking model file is damaged ({exc}): run scripts/train_ranker.py") from exc
+
+
+MODEL_FILE = "ranker.json"
+
+
+@cache
+def shipped_models() -> Models:
+    text = resources.files("embeddings.data").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    return Models.from_json(json.loads(text))
+
+
+def coverage(weights: dict[str, float], tokens: set[str] | frozenset[str]) -> float:
+    """IDF-weighted share of the question's words that appear in a piece of text."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in tokens) / total
+
+
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

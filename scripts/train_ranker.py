@@ -1,0 +1,50 @@
+"""Fit the ranking and answerability models on the whole question pool and write them to
+`embeddings/data/ranker.json`, the file every answer uses.
+
+    .venv/bin/python scripts/train_ranker.py            # seed corpus
+    .venv/bin/python scripts/train_ranker.py --check    # fail if the shipped file differs from a fresh fit
+
+Every inner choice (regularisation, decline threshold) is made by cross-validation inside the pool;
+`benchmarks/crossval.py` reports how the same procedure does on questions it did not see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from crossval import POOL, POOL_STYLES, open_bench_engine  # noqa: E402
+
+from embeddings.evaluation import load_questions, load_styles  # noqa: E402
+from embeddings.learning import collect, train  # noqa: E402
+from embeddings.ranking import MODEL_FILE  # noqa: E402
+
+TARGET = ROOT / "embeddings" / "data" / MODEL_FILE
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="compare with the shipped file instead of writing")
+    args = parser.parse_args()
+    engine = open_bench_engine(False)
+    examples = collect(engine, [q for path in POOL for q in load_questions(path)], load_styles(POOL_STYLES))
+    models = train(examples)
+    models.info["pool"] = [p.name for p in POOL]
+    text = models.dumps()
+    if args.check:
+        same = TARGET.exists() and TARGET.read_text(encoding="utf-8") == text
+        print("shipped models match a fresh fit" if same else "shipped models differ from a fresh fit")
+        return 0 if same else 1
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}: {json.dumps(models.info)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""The learned ranking: model files, labels, folds, and what the engine does with them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from embeddings.errors import VerbatimError
+from embeddings.evaluation import Question
+from embeddings.learning import Example, label, stratified_folds
+from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, LinearModel, Models, shipped_models
+from embeddings.search import Candidates, SearchEngine
+
+
+def test_shipped_models_load_and_round_trip() -> None:
+    models = shipped_models()
+    assert models.ranker.features == RANK_FEATURES and models.answerable.features == ANSWER_FEATURES
+    again = Models.from_json(json.loads(models.dumps()))
+    x = np.random.default_rng(0).normal(size=(5, len(RANK_FEATURES)))
+    np.testing.assert_allclose(again.ranker.decision(x), models.ranker.decision(x), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["ranker"].update(features=d["ranker"]["features"][:-1]),
+        lambda d: d["answerable"].update(scale=[0.0] * len(ANSWER_FEATURES)),
+        lambda d: d.pop("threshold"),
+    ],
+)
+def test_a_damaged_model_file_is_refused(damage) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(shipped_models().dumps())
+    damage(data)
+    with pytest.raises(VerbatimError):
+        Models.from_json(data)
+
+
+def test_labels_follow_the_evidence_into_the_right_sentence(fake_engine: SearchEngine) -> None:
+    cands = fake_engine.candidates("Where did the ICBM come down near Hokkaido?")
+    assert isinstance(cands, Candidates)
+    labels = label(fake_engine, cands, ["200 km off the island of Hokkaido"])
+    assert labels.sum() >= 1
+    for i in np.nonzero(labels)[0]:
+        doc_id, start, end = cands.windows[i]
+        assert "Hokkaido" in fake_engine.corpus.documents[doc_id].text[start:end]
+    assert not label(fake_engine, cands, []).any()
+
+
+def test_folds_spread_every_style() -> None:
+    examples = [
+        Example(Question(f"q{i}", "?", ("x",) if i % 4 else ()), style=("a", "b", "c")[i % 3], candidates=None)
+        for i in range(30)
+    ]
+    folds = stratified_folds(examples, 5)
+    for style in "abc":
+        assert {f for e, f in zip(examples, folds, strict=True) if e.style == style} == set(range(5))
+    assert stratified_folds(examples, 5) == folds, "folds are reproducible"
+
+
+def test_headings_answer_only_questions_about_the_document(fake_engine: SearchEngine) -> None:
+    about_content = fake_engine.candidates("What did Japan condemn at the OSCE Permanent Council on 25 July 2024?")
+    about_document = fake_engine.candidates("What is the title of Japan's statement at the OSCE on 25 July 2024?")
+    assert isinstance(about_content, Candidates) and isinstance(about_document, Candidates)
+    heading = RANK_FEATURES.index("heading")
+    assert not about_content.features[:, heading].any()
+    assert about_document.features[:, heading].any()
+
+
+def test_a_model_that_declines_everything_declines(fake_engine: SearchEngine) -> None:
+    cands = fake_engine.candidates("North Korea ICBM launch")
+    assert isinstance(cands, Candidates)
+    strict = dataclasses.replace(fake_engine.models, threshold=1e9)
+    answer = fake_engine.answer(cands, models=strict)
+    assert not answer.answered and answer.nearest, "a decline still names the nearest passages"
+    lenient = dataclasses.replace(fake_engine.models, threshold=-1e9)
+    assert fake_engine.answer(cands, models=lenient).answered
+
+
+def test_a_model_file_is_plain_weights() -> None:
+    model = LinearModel(("a", "b"), np.zeros(2), np.ones(2), np.array([1.0, -1.0]), 0.5)
+    assert model.decision(np.array([[2.0, 1.0]]))[0] == pytest.approx(1.5)

@@ -1,0 +1,123 @@
+"""Question understanding and header matching: dates, numbers, names, countries, documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from embeddings.corpus import Document
+from embeddings.lexical import Tokenizer, load_aliases
+from embeddings.metadata import MetadataIndex, date_fit, expand_adjectives, same_name
+from embeddings.query import DateMention, dates_in, has_date, has_quantity, name_phrases, understand
+from tests.conftest import CORPUS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("at the OSCE in July 2024", [DateMention(2024, 7)]),
+        ("on 25 July 2024", [DateMention(2024, 7, 25)]),
+        ("November 6, 2024", [DateMention(2024, 11, 6)]),
+        ("TOKYO, June 20", [DateMention(None, 6, 20)]),
+        ("the 2018 Security Council meeting", [DateMention(2018, None)]),
+        ("in September", [DateMention(None, 9)]),
+        ("May I ask about resolution 1718(2006)?", []),
+        ("symbol S/2024/123", []),
+    ],
+)
+def test_dates_named_in_questions(text: str, expected: list[DateMention]) -> None:
+    assert dates_in(text) == expected
+
+
+def test_what_a_question_asks_for() -> None:
+    assert understand("How many soldiers were sent?").wants_number
+    assert not understand("Who sent the soldiers?").wants_number
+    assert understand("When did Kim travel to Russia?").wants_date
+    assert understand("On what exact date was it signed?").wants_date
+    assert understand("Who delivered Japan's statement?").about_document
+    assert understand("What is the document reference number?").about_document
+    assert not understand("What did Japan condemn?").about_document
+
+
+def test_quantities_and_dates_in_passages() -> None:
+    assert has_quantity("the missile flew about 86 minutes")
+    assert has_quantity("three eighths of the circumference")
+    assert not has_quantity("established by Security Council resolution 2397 in 2018")
+    assert has_date("about half a year ago")
+    assert has_date("on 30th October")
+    assert not has_date("signed the treaty after the veto")
+
+
+def test_names_a_question_turns_on() -> None:
+    assert name_phrases("What did South Korean President Yoon say?") == ["South Korean President Yoon"]
+    assert name_phrases("Did North Korean troops fight in the Kursk region?") == ["North Korean", "Kursk"]
+    assert name_phrases("What happened in November?") == [], "months are dates, not names"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("ukrain", "ukrainian", True),
+        ("japan", "japanes", True),
+        ("russia", "russian", True),
+        ("niger", "nigeria", False),
+        ("austria", "australia", False),
+        ("north_korea", "north", False),
+    ],
+)
+def test_country_adjectives_match_their_country(a: str, b: str, same: bool) -> None:
+    assert same_name(a, b) is same
+
+
+def test_irregular_adjectives_come_from_data() -> None:
+    assert "france" in expand_adjectives("the French position").casefold().split()
+    assert expand_adjectives("no adjective here") == "no adjective here"
+
+
+def _doc(doc_id: str, speaker: str, organisation: str, date: dt.date, title: str = "Statement") -> Document:
+    return Document(
+        doc_id,
+        title,
+        speaker,
+        "General Debate, UN General Assembly",
+        date,
+        "text",
+        f"{doc_id}.txt",
+        organisation=organisation,
+    )
+
+
+def test_header_matching_prefers_the_named_speaker_and_year() -> None:
+    docs = [
+        _doc(
+            "ltu",
+            "Gabrielius Landsbergis, Minister of Foreign Affairs (Lithuania)",
+            "Government of Lithuania",
+            dt.date(2023, 9, 19),
+        ),
+        _doc(
+            "rus",
+            "Sergey Lavrov, Minister of Foreign Affairs (Russian Federation)",
+            "Government of Russian Federation",
+            dt.date(2023, 9, 19),
+        ),
+        _doc("fra", "Catherine Colonna, Minister (France)", "Government of France", dt.date(2022, 9, 20)),
+    ]
+    index = MetadataIndex(docs, Tokenizer(load_aliases(CORPUS / "aliases.toml")))
+    question = "What did Russia's foreign minister say about sanctions in 2023?"
+    terms = index.question_terms(question)
+    dates = understand(question).dates
+    rus, ltu = index.match("rus", terms, dates), index.match("ltu", terms, dates)
+    assert rus.who > ltu.who and not rus.who_miss and ltu.who_miss
+    assert index.candidates(terms, dates, 1) == ["rus"]
+    french = index.question_terms("What is the French view on UN reform?")
+    assert index.match("fra", french, ()).who == 1.0, "an irregular adjective finds its country"
+
+
+def test_date_fit_is_a_signal_not_a_filter() -> None:
+    doc = _doc("d", "S", "O", dt.date(2024, 7, 25))
+    assert date_fit(doc, [DateMention(2024, 7)]) == 1.0
+    assert date_fit(doc, [DateMention(2023, None)]) == -1.0
+    assert date_fit(doc, [DateMention(None, 5, 31), DateMention(2024, None)]) == 1.0
+    assert date_fit(doc, []) == 0.0
