@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/crossval.py                      # the 145-question pool, seed corpus
     .venv/bin/python benchmarks/crossval.py --distractors        # the same with 300 real speeches added
+    .venv/bin/python benchmarks/crossval.py --both               # trained on both corpora, judged on each
     .venv/bin/python benchmarks/crossval.py --heldback           # also: models trained on the whole
                                                                  # pool, judged on our own unseen sets
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
 from embeddings.evaluation import Report, load_questions, load_styles, table  # noqa: E402
-from embeddings.learning import collect, cross_validate, judge, train  # noqa: E402
+from embeddings.learning import collect, judge, stratified_folds, train  # noqa: E402
 from embeddings.ranking import shipped_models  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
@@ -69,36 +70,45 @@ def show(title: str, report: Report) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--distractors", action="store_true", help="index the 300 UN speeches beside the seeds")
+    parser.add_argument("--both", action="store_true", help="train on the pool over both corpora, judge each")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--heldback", action="store_true", help="also judge the shipped models on our unseen sets")
     parser.add_argument("--misses", action="store_true", help="list held-back misses")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    engine = open_bench_engine(args.distractors)
+    settings = [False, True] if args.both else [args.distractors]
+    engines = {d: open_bench_engine(d) for d in settings}
     questions = [q for path in POOL for q in load_questions(path)]
     styles = load_styles(POOL_STYLES)
-    examples = collect(engine, questions, styles)
-    print(f"pool: {len(examples)} questions, candidates computed in {time.perf_counter() - started:.1f} s")
+    examples = {d: collect(engines[d], questions, styles) for d in settings}
+    every = [e for d in settings for e in examples[d]]
+    print(f"pool: {len(questions)} questions, candidates computed in {time.perf_counter() - started:.1f} s")
 
-    cv = cross_validate(engine, examples, args.folds)
-    print(show(f"\nheld-back ({args.folds}-fold cross-validation)", cv))
-    full = train(examples)
-    insample = judge(engine, examples, lambda _f: full, [0] * len(examples))
-    print(show("\nin-sample (trained and judged on the same pool: not a result)", insample))
-    if args.misses:
-        print("\nheld-back misses:")
-        for o in cv.outcomes:
-            if o.miss:
-                print(f"  {o.question.qid} [{o.style}] answered={o.answer.answered} rank={o.rank}")
+    folds = stratified_folds(every, args.folds)
+    fold_models = {f: train([e for e, g in zip(every, folds, strict=True) if g != f]) for f in range(args.folds)}
+    full = train(every)
+    for d in settings:
+        name = "seeds + 300 UN speeches" if d else "seed corpus"
+        cv = judge(engines[d], examples[d], fold_models.__getitem__, stratified_folds(examples[d], args.folds))
+        print(show(f"\n{name}: held-back ({args.folds}-fold cross-validation)", cv))
+        insample = judge(engines[d], examples[d], lambda _f: full, [0] * len(examples[d]))
+        print(show(f"\n{name}: in-sample (trained and judged on the same pool: not a result)", insample))
+        if args.misses:
+            print("\nheld-back misses:")
+            for o in cv.outcomes:
+                if o.miss:
+                    print(f"  {o.question.qid} [{o.style}] answered={o.answer.answered} rank={o.rank}")
     if args.heldback:
         models = shipped_models()
-        for name, (path, style_path) in HELDBACK.items():
-            if name == "ungd" and not args.distractors:
-                continue
-            held = collect(engine, load_questions(path), load_styles([style_path]))
-            report = judge(engine, held, lambda _f: models, [0] * len(held))
-            print(show(f"\nshipped models on our own unseen set '{name}'", report))
+        for d in settings:
+            for name, (path, style_path) in HELDBACK.items():
+                if name == "ungd" and not d:
+                    continue
+                held = collect(engines[d], load_questions(path), load_styles([style_path]))
+                report = judge(engines[d], held, lambda _f: models, [0] * len(held))
+                where = "seeds + 300 UN speeches" if d else "seed corpus"
+                print(show(f"\nshipped models on our own unseen set '{name}', {where}", report))
     print(f"\n{time.perf_counter() - started:.1f} s in all")
     return 0
 

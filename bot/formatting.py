@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from embeddings.chunking import Paragraph
 from embeddings.corpus import Corpus, Document
+from embeddings.render import decline_lines, quote_lines
 from embeddings.search import Answer, Result
 
 CONTENT_LIMIT = 2000
@@ -50,12 +51,20 @@ class EmbedData:
 
 
 def quote_markdown(result: Result, limit: int = DESCRIPTION_LIMIT - 10) -> str:
-    """The quote, escaped, the answering sentence in bold, as a Discord block quote."""
-    a, b = result.highlight
-    before, best, after = result.quote[:a], result.quote[a:b], result.quote[b:]
-    parts = [escape(" ".join(before.split())), f"**{escape(' '.join(best.split()))}**", escape(" ".join(after.split()))]
-    body = " ".join(p for p in parts if p)
-    return "> " + clip(body, limit - 2)
+    """The quote, escaped, one `> ` line per source line (never re-flowed), the answering sentence
+    in bold piece by piece; cut at a line end when over the limit."""
+    out: list[str] = []
+    used = 0
+    for pieces in quote_lines(result):
+        line = "> " + "".join(f"**{escape(t)}**" if marked else escape(t) for t, marked in pieces)
+        if used + len(line) + 1 > limit:
+            room = limit - used - 1
+            if room > 3:
+                out.append(clip(line, room))
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
 
 
 def answer_embeds(answer: Answer) -> list[EmbedData]:
@@ -80,13 +89,12 @@ def answer_header(question: str) -> str:
 
 
 def decline_text(question: str, answer: Answer, corpus: Corpus) -> str:
-    lines = [answer_header(question), "", "Nothing in the corpus answers this."]
-    if answer.note == "no document matches those filters":
-        lines[-1] = "No document matches those filters."
-    lines.append("The corpus covers, among others:")
-    docs = sorted(corpus.documents.values(), key=lambda d: d.date, reverse=True)[:5]
-    lines += [f"• {escape(d.title)} ({d.date.isoformat()})" for d in docs]
-    lines.append("Try `/sources` for the full list.")
+    first, *rest = decline_lines(answer, corpus)
+    lines = [answer_header(question), "", first]
+    if rest:
+        lines.append(rest[0])
+        lines += [f"• {escape(s)}" for s in rest[1:]]
+        lines.append("Try `/sources` for the full list.")
     return clip("\n".join(lines), CONTENT_LIMIT)
 
 

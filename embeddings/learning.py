@@ -11,6 +11,7 @@ answering never imports it.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.evaluation import Outcome, Question, Report, fold, rank_of_answer
-from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, LinearModel, Models
+from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, LinearModel, Models
 from embeddings.search import Answer, Candidates, SearchEngine, answer_features
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -77,20 +78,23 @@ def collect(engine: SearchEngine, questions: Sequence[Question], styles: dict[st
 
 
 def stratified_folds(examples: Sequence[Example], k: int, seed: int = SEED) -> list[int]:
-    """Fold number per example, so that every fold has its share of every style."""
-    by_style: dict[str, list[int]] = defaultdict(list)
-    for i, ex in enumerate(examples):
-        by_style[ex.style].append(i)
+    """Fold number per example, so that every fold has its share of every style. The same question
+    asked over two corpora (with and without distractors) always falls in the same fold, so it is
+    never trained on in one setting and judged in the other."""
+    by_style: dict[str, list[str]] = defaultdict(list)
+    for ex in examples:
+        if ex.question.qid not in by_style[ex.style]:
+            by_style[ex.style].append(ex.question.qid)
     rng = random.Random(seed)
-    folds = [0] * len(examples)
+    fold_of: dict[str, int] = {}
     offset = 0
     for style in sorted(by_style):
-        members = sorted(by_style[style], key=lambda i: examples[i].question.qid)
+        members = sorted(by_style[style])
         rng.shuffle(members)
-        for j, i in enumerate(members):
-            folds[i] = (offset + j) % k
+        for j, qid in enumerate(members):
+            fold_of.setdefault(qid, (offset + j) % k)
         offset += len(members)
-    return folds
+    return [fold_of[ex.question.qid] for ex in examples]
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None = None) -> LinearModel:
@@ -188,49 +192,62 @@ def _best_threshold(decisions: np.ndarray, answerable: np.ndarray) -> float:
     return float(np.median(good))
 
 
-def fit_answerable(examples: Sequence[Example], ranker: LinearModel, k: int = 4) -> tuple[LinearModel, float, float]:
-    """Answerability model, its regularisation and its threshold, each chosen on inner folds."""
+def fit_answerable(
+    examples: Sequence[Example], ranker: LinearModel, k: int = 4
+) -> tuple[LinearModel, float, float, tuple[str, ...]]:
+    """Answerability model, its regularisation, its threshold and its vetoes, each chosen on inner
+    folds: every combination of vetoes is tried with every regularisation strength, and the one
+    that gets the fewest held-back questions wrong is kept."""
     folds = stratified_folds(examples, k, seed=SEED + 2)
-    best: tuple[float, float, float] | None = None
+    veto_cols = [ANSWER_FEATURES.index(v) for v in VETO_CANDIDATES]
+    combos = [
+        tuple(v for v, keep in zip(VETO_CANDIDATES, mask, strict=True) if keep)
+        for mask in itertools.product((False, True), repeat=len(VETO_CANDIDATES))
+    ]
+    best: tuple[float, int, float, float, tuple[str, ...]] | None = None
     for c in C_GRID:
-        decisions = np.zeros(0)
-        truth = np.zeros(0)
+        decisions, truth, rows = np.zeros(0), np.zeros(0), np.zeros((0, len(ANSWER_FEATURES)))
         for f in range(k):
-            train = [e for e, g in zip(examples, folds, strict=True) if g != f]
-            test = [e for e, g in zip(examples, folds, strict=True) if g == f]
-            xtr, ytr = _answer_rows(train, ranker)
-            xte, yte = _answer_rows(test, ranker)
+            xtr, ytr = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g != f], ranker)
+            xte, yte = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g == f], ranker)
             if len(set(ytr.tolist())) < 2 or not len(xte):
                 continue
-            model = _logistic(xtr, ytr, c)
-            decisions = np.concatenate([decisions, model.decision(xte)])
+            decisions = np.concatenate([decisions, _logistic(xtr, ytr, c).decision(xte)])
             truth = np.concatenate([truth, yte])
+            rows = np.concatenate([rows, xte])
         if not len(decisions):
             continue
-        threshold = _best_threshold(decisions, truth)
-        error = float(_decision_errors(decisions, truth, threshold))
-        if best is None or error < best[0] - 1e-9:
-            best = (error, c, threshold)
+        for combo in combos:
+            vetoed = np.zeros(len(rows), dtype=bool)
+            for v in combo:
+                vetoed |= rows[:, veto_cols[VETO_CANDIDATES.index(v)]] > 0
+            # A vetoed question is declined whatever its decision: the cut is chosen on the rest.
+            shown = np.where(vetoed, -np.inf, decisions)
+            threshold = _best_threshold(decisions[~vetoed], truth[~vetoed]) if (~vetoed).any() else 0.0
+            error = float(_decision_errors(shown, truth, threshold))
+            key = (error, len(combo))
+            if best is None or key < (best[0], len(best[4])):
+                best = (error, len(combo), c, threshold, combo)
     if best is None:
         raise ValueError("the pool needs answerable and unanswerable questions to learn when to decline")
-    _, c, threshold = best
+    _, _, c, threshold, combo = best
     x, y = _answer_rows(examples, ranker)
     model = _logistic(x, y, c)
-    return LinearModel(ANSWER_FEATURES, model.mean, model.scale, model.coef, model.intercept), c, threshold
+    return LinearModel(ANSWER_FEATURES, model.mean, model.scale, model.coef, model.intercept), c, threshold, combo
 
 
 def train(examples: Sequence[Example]) -> Models:
     """Both models from a pool, with every choice made by cross-validation inside it."""
     c_rank = choose_c_ranker(examples)
     ranker = fit_ranker(examples, c_rank)
-    answerable, c_answer, threshold = fit_answerable(examples, ranker)
+    answerable, c_answer, threshold, vetoes = fit_answerable(examples, ranker)
     info = {
         "questions": len(examples),
         "answerable": sum(1 for e in examples if e.answerable),
         "ranker_C": c_rank,
         "answerable_C": c_answer,
     }
-    return Models(ranker, answerable, threshold, info)
+    return Models(ranker, answerable, threshold, info, vetoes)
 
 
 def judge(

@@ -69,9 +69,13 @@ class Aliases:
         def replace(match: re.Match[str]) -> str:
             name = match.group(0)
             token = self.canonical.get(name) or self.canonical.get(name.lower())
-            # The group's token makes every name of the group match; the words themselves are kept so
-            # that "expert panel" still meets "Panel of Experts" word by word.
-            return f" {token} {name} " if token else name
+            # The group's token makes every name of the group match. The words of a several-word name
+            # are kept too, so that "expert panel" still meets "Panel of Experts" word by word; a
+            # one-word name ("Moscow") is only its group, or a question saying "Moscow" would favour
+            # the one statement that uses the city's name over those that say "Russia".
+            if not token:
+                return name
+            return f" {token} {name} " if len(name.split()) > 1 else f" {token} "
 
         return self.pattern.sub(replace, text)
 

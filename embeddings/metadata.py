@@ -12,6 +12,7 @@ Country adjectives are matched to country names by a shared stem ("Ukrainian" / 
 
 from __future__ import annotations
 
+import bisect
 import math
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -44,10 +45,12 @@ def expand_adjectives(text: str) -> str:
 
 
 _COUNTRY_ENDINGS = frozenset({"", "a", "e", "ia", "y", "o"})
-_ADJECTIVE_ENDINGS = frozenset({"n", "an", "ian", "ese", "es", "ish", "i", "ic", "ean", "er", "ns", "ans", "ians"})
+_ADJECTIVE_ENDINGS = frozenset(
+    {"n", "an", "ian", "ese", "es", "ish", "i", "ic", "ean", "er", "ern", "ns", "ans", "ians"}
+)
 
 
-def same_name(a: str, b: str) -> bool:
+def same_name(a: str, b: str, min_stem: int = MIN_STEM) -> bool:
     """Tokens that name the same country or people: equal, or a name and its adjective sharing a
     stem ("ukrain"/"ukrainian", "japan"/"japanes"), but not two names ("niger"/"nigeria")."""
     if a == b:
@@ -59,7 +62,7 @@ def same_name(a: str, b: str) -> bool:
         if x != y:
             break
         common += 1
-    if common < MIN_STEM:
+    if common < min_stem:
         return False
     rest_a, rest_b = a[common:], b[common:]
     return (rest_a in _COUNTRY_ENDINGS and rest_b in _ADJECTIVE_ENDINGS) or (
@@ -190,3 +193,24 @@ def date_fit(doc: Document, dates: Sequence[DateMention]) -> float:
             continue
         return 1.0
     return -1.0
+
+
+class Vocabulary:
+    """A set of tokens that also answers "is some form of this name here?" ("Western" / "West")."""
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.tokens = frozenset(tokens)
+        self._sorted = sorted(self.tokens)
+
+    def has_form(self, token: str, min_stem: int = 4) -> bool:
+        if token in self.tokens:
+            return True
+        if "_" in token or len(token) < min_stem:
+            return False
+        start = bisect.bisect_left(self._sorted, token[:min_stem])
+        for other in self._sorted[start:]:
+            if not other.startswith(token[:min_stem]):
+                return False
+            if same_name(token, other, min_stem):
+                return True
+        return False

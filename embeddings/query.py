@@ -81,6 +81,9 @@ class QuestionInfo:
     wants_number: bool
     wants_date: bool
     about_document: bool
+    counted: str = ""
+    """What a "how many" question counts ("soldiers" in "How many North Korean soldiers ..."): a
+    figure answers it only beside that word, not any figure in the passage."""
     date_words: str = ""
     """The words of the question that name dates, so that a date the header accounts for is not
     also looked for in the text."""
@@ -97,6 +100,7 @@ def understand(question: str) -> QuestionInfo:
         wants_number=bool(_NUMBER_QUESTION.search(question)),
         wants_date=bool(_DATE_QUESTION.search(question)),
         about_document=bool(_DOCUMENT_QUESTION.search(question)),
+        counted=counted_noun(question),
         date_words=" ".join(m.group(0) for r in (_MONTH_YEAR, _MONTH_DAY, _YEAR) for m in r.finditer(question)),
     )
 
@@ -137,7 +141,7 @@ def _valid_day(day: int | None) -> int | None:
 _QUANTITY_RE = re.compile(
     r"(?<![\w(])(?!(?:19|20)\d\d\b)\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|half|quarters?|thirds?|eighths?|dozens?|"
-    r"once|twice|several|dozen)\b",
+    r"once|twice|several|couple|dozen)\b",
     re.IGNORECASE,
 )
 _CITED_NUMBER_RE = re.compile(r"\b(resolutions?|paragraphs?|articles?|no\.|number)\s*$", re.IGNORECASE)
@@ -184,3 +188,20 @@ def name_phrases(question: str) -> list[str]:
         if words:
             found.append(" ".join(words))
     return found
+
+
+_HOW_MANY = re.compile(
+    r"\bhow many\s+((?:[\w'’-]+\s+){0,4}?[\w'’-]+?)(?=\s+(?:of|have|has|had|did|does|do|is|are|was|"
+    r"were|will|would|could|can|in|on|at|from|to|per|does)\b|[?.,]|$)",
+    re.IGNORECASE,
+)
+
+
+def counted_noun(question: str) -> str:
+    """The noun a "how many" question counts: the first plural in the phrase after "how many"
+    ("launches" in "how many launches using missile tech"), else its last word."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return ""
+    words = m.group(1).split()
+    return next((w for w in words if len(w) > 3 and w.lower().endswith("s")), words[-1])

@@ -2,39 +2,95 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 
 from embeddings.chunking import Paragraph
+from embeddings.citations import paragraph_label
 from embeddings.corpus import Corpus, Document
 from embeddings.search import Answer, Result
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
-def marked_quote(result: Result, start_mark: str, end_mark: str) -> str:
-    """The quote with the answering sentence wrapped in marks; the words themselves untouched."""
+def quote_lines(result: Result) -> list[list[tuple[str, bool]]]:
+    """The quote as its source lines, each a list of (text, highlighted) pieces.
+
+    Every front end shows a quote line for line as the source has it (never re-flowed, so a reader
+    can hold it against the original), with the answering sentence marked. Highlighted pieces carry
+    no surrounding white space, since markdown bold does not open or close next to a space; the
+    spaces stay in the plain pieces beside them.
+    """
     a, b = result.highlight
-    return result.quote[:a] + start_mark + result.quote[a:b] + end_mark + result.quote[b:]
+    lines: list[list[tuple[str, bool]]] = []
+    pos = 0
+    for raw in result.quote.split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        line = raw.rstrip("\r")
+        pieces: list[tuple[str, bool]] = []
+        cuts = sorted({0, len(line), *(min(max(x - start, 0), len(line)) for x in (a, b))})
+        for lo, hi in itertools.pairwise(cuts):
+            text = line[lo:hi]
+            marked = a <= start + lo and start + hi <= b
+            if marked and text.strip():
+                lead, core = len(text) - len(text.lstrip()), text.strip()
+                if lead:
+                    pieces.append((text[:lead], False))
+                pieces.append((core, True))
+                tail = len(text) - len(text.rstrip())
+                if tail:
+                    pieces.append((text[len(text) - tail :], False))
+            elif text:
+                pieces.append((text, False))
+        lines.append(pieces)
+    return lines
 
 
-def suggestions(corpus: Corpus, limit: int = 5) -> list[str]:
+def marked_quote(result: Result, start_mark: str, end_mark: str) -> str:
+    """The quote line for line, the answering sentence wrapped in marks; the words untouched."""
+    return "\n".join(
+        "".join(f"{start_mark}{text}{end_mark}" if marked else text for text, marked in line)
+        for line in quote_lines(result)
+    )
+
+
+def suggestions(corpus: Corpus, answer: Answer | None = None, limit: int = 5) -> list[str]:
+    """What to offer when nothing answers: the passages nearest the question (by document and
+    paragraph, never quoted, since they do not answer it), else the newest documents."""
+    if answer is not None and answer.nearest:
+        return [
+            f"{r.title} ({corpus.documents[r.doc_id].date.isoformat()}), {paragraph_label(r.paragraph)}"
+            for r in answer.nearest[:limit]
+        ]
     docs = sorted(corpus.documents.values(), key=lambda d: d.date, reverse=True)
     return [f"{d.title} ({d.date.isoformat()})" for d in docs[:limit]]
 
 
+def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
+    """Why nothing is quoted, and where the corpus comes nearest: the same words in every front end."""
+    if answer.note == "no document matches those filters":
+        return ["No document matches those filters."]
+    lines = ["Nothing in the corpus answers this."]
+    if answer.nearest:
+        lines.append("The nearest the corpus comes is on a related point in:")
+    else:
+        lines.append("The corpus covers, among others:")
+    return lines + suggestions(corpus, answer)
+
+
 def render_answer(answer: Answer, corpus: Corpus, *, color: bool = False, width: int = 100) -> str:
     if not answer.answered or not answer.results:
-        lines = [f"Nothing in the corpus answers this ({answer.note or 'no passage is close enough'})."]
-        if answer.note != "no document matches those filters":
-            lines.append("The corpus covers, among others:")
-            lines += [f"  - {s}" for s in suggestions(corpus)]
-        return "\n".join(lines)
+        first, *rest = decline_lines(answer, corpus)
+        return "\n".join([first, *rest[:1], *(f"  - {s}" for s in rest[1:])])
     marks = (BOLD, RESET) if color else ("**", "**")
     out: list[str] = []
     for n, result in enumerate(answer.results, 1):
-        quote = " ".join(marked_quote(result, *marks).split())
-        body = textwrap.fill(f"“{quote}”", width=width, initial_indent=f"[{n}] ", subsequent_indent="    ")
-        out.append(body)
+        lines = marked_quote(result, *marks).split("\n")
+        out.append(f"[{n}] “{lines[0]}" + ("”" if len(lines) == 1 else ""))
+        out += [f"    {line}" for line in lines[1:-1]]
+        if len(lines) > 1:
+            out.append(f"    {lines[-1]}”")
         out.append(
             textwrap.fill(
                 f"— {result.citation}  [{result.doc_id}]",

@@ -13,11 +13,11 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
-import itertools
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from embeddings.embedder import Embedder
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index import Index
 from embeddings.lexical import KeywordIndex, Tokenizer
-from embeddings.metadata import DocumentMatch, MetadataIndex, QuestionTerms
+from embeddings.metadata import DocumentMatch, MetadataIndex, QuestionTerms, Vocabulary
 from embeddings.query import QuestionInfo, has_date, has_quantity, name_phrases, understand
 from embeddings.quoting import choose_quote
 from embeddings.ranking import RANK_FEATURES, Models, coverage, shipped_models
@@ -45,6 +45,8 @@ HEADER_DOCUMENTS = 5
 passages is near the question corpus-wide."""
 HEADER_DOC_SENTENCES = 40
 LEXICAL_IN_QUOTE = 0.3
+DOC_MASS_TEMPERATURE = 10.0
+"""Sharpness of the soft count of how much of the evidence near the question one document holds."""
 
 
 def parse_date_bound(value: str, *, end: bool) -> dt.date:
@@ -169,12 +171,12 @@ class Candidates:
     unknown_words: float
     """IDF-weighted share of the question's words that neither the texts nor the headers contain."""
     has_number: np.ndarray
-    """Whether each candidate's window contains a number (figures or number words)."""
+    """Whether each candidate's window contains a number (figures or number words), beside what a
+    "how many" question counts when it names it."""
     query_vector: np.ndarray
-    doc_gaps: np.ndarray
-    """Per candidate, about its document: the IDF-weighted share of the question's words that neither
-    its text nor its header contains, and the share of the question's names (capitalised words) it
-    lacks. A near miss asks about a topic the document covers with a word it never uses."""
+    names_missing: np.ndarray
+    """Per candidate: the share of the question's names (capitalised words) that its document's text
+    and header lack. A near miss often asks what someone the document never mentions said."""
     has_date: np.ndarray
     """Whether each candidate's window contains a date or time reference."""
     names_absent: float
@@ -189,36 +191,29 @@ def answer_features(cands: Candidates, scores: np.ndarray) -> np.ndarray:
     col = {name: i for i, name in enumerate(RANK_FEATURES)}
     order = np.argsort(-scores, kind="stable")
     top = order[0]
-    second = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
     f = cands.features
-    top3 = order[:3]
     return np.asarray(
         [
             scores[top],
-            scores[top] - second,
             float(np.max(f[:, col["sent_cos"]])),
-            float(np.max(f[:, col["chunk_cos"]])),
             f[top, col["cover_window"]],
-            f[top, col["cover_rest"]],
-            float(np.max(f[top3, col["cover_window"]])),
             cands.unknown_words,
             1.0 if cands.info.wants_number and not cands.has_number[top] else 0.0,
             1.0 if cands.info.wants_date and not cands.has_date[top] else 0.0,
             1.0 if f[top, col["date_fit"]] < 0 else 0.0,
-            f[top, col["header_who_miss"]],
-            cands.doc_gaps[top, 0],
-            float(np.min(cands.doc_gaps[top3, 1])),
+            float(np.min(cands.names_missing[order[:3]])),
             cands.names_absent,
         ],
         dtype=np.float64,
     )
 
 
-def _name_present(name: tuple[frozenset[str], frozenset[str]], present: frozenset[str]) -> bool:
-    """A name is in a document when the document has the token of every alias group it contains
-    ("South Korea" and "Republic of Korea" share one) and every word left over ("Yoon")."""
+def _name_present(name: tuple[frozenset[str], frozenset[str]], present: Vocabulary) -> bool:
+    """A name is in a text when the text has the token of every alias group it contains ("South
+    Korea" and "Republic of Korea" share one) and some form of every word left over ("Yoon",
+    "Western" for "West")."""
     groups, words = name
-    return all(t in present for t in groups) and all(t in present for t in words)
+    return all(t in present.tokens for t in groups) and all(present.has_form(t) for t in words)
 
 
 class SearchEngine:
@@ -240,7 +235,7 @@ class SearchEngine:
         self._starts: dict[str, list[int]] = {}
         self._heading: dict[tuple[str, int], bool] = {}
         self._tokens: dict[int, tuple[str, ...]] = {}
-        self._doc_tokens: dict[str, frozenset[str]] = {}
+        self._doc_vocab: dict[str, Vocabulary] = {}
 
     @property
     def models(self) -> Models:
@@ -275,13 +270,15 @@ class SearchEngine:
         if not len(cands):
             return Answer(cands.question, False, note="nothing in the corpus answers this")
         scores = models.ranker.decision(cands.features)
-        decision = float(models.answerable.decision(answer_features(cands, scores)[None, :])[0])
+        answered, margin = models.answers(answer_features(cands, scores))
         order = np.argsort(-scores, kind="stable")
-        if decision < models.threshold:
-            nearest = self._pick(cands, scores, order, 2, heading_ok=False)
+        if not answered:
+            # Point to the nearest passages only when the question shares words with the corpus: for
+            # a question about something else entirely, "nearest" would mean nothing.
+            nearest = self._pick(cands, scores, order, 2, heading_ok=False) if cands.unknown_words < 1.0 else []
             return Answer(cands.question, False, note="nothing in the corpus answers this", nearest=nearest)
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
-        return Answer(cands.question, True, results, confidence=decision - models.threshold)
+        return Answer(cands.question, True, results, confidence=margin)
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
         """Paragraphs of a document, computed once: citations and `/source` number them alike."""
@@ -360,11 +357,12 @@ class SearchEngine:
         n = len(sids)
         s_cos = idx.sentence_vectors[sids] @ qvec
         c_cos = idx.chunk_vectors[chunk_ids] @ qvec
+
         top_bm25 = float(bm25.max()) if len(bm25) else 0.0
         date_tokens = frozenset(self.tokenizer(info.date_words))
+        counted = frozenset(self.tokenizer(info.counted))
         q_sequence = self.tokenizer(question)
         q_tokens = list(dict.fromkeys(q_sequence))
-        q_pairs = set(itertools.pairwise(q_sequence))
         weights = {t: self.keywords.idf(t) for t in q_tokens}
         unknown_weight = sum(
             w
@@ -373,12 +371,9 @@ class SearchEngine:
         )
         total_weight = sum(weights.values())
         names = [self._name_tokens(phrase) for phrase in name_phrases(question)]
-        corpus_words = self.keywords.doc_freq
-        absent = sum(
-            1 for groups, words in names if not all(t in corpus_words or t in terms.all_terms for t in groups | words)
-        )
-        doc_gap_cache: dict[str, tuple[float, float]] = {}
-        doc_gaps = np.zeros((n, 2), dtype=np.float64)
+        absent = sum(1 for name in names if not _name_present(name, self.corpus_vocabulary))
+        missing_cache: dict[str, float] = {}
+        names_missing = np.zeros(n, dtype=np.float64)
         has_date_arr = np.zeros(n, dtype=bool)
         matches: dict[str, DocumentMatch] = {}
         feats = np.zeros((n, len(RANK_FEATURES)), dtype=np.float64)
@@ -388,9 +383,13 @@ class SearchEngine:
         sent_rank = np.empty(n, dtype=np.float64)
         sent_rank[order] = np.arange(n)
         doc_best: dict[str, float] = {}
+        doc_mass: dict[str, float] = {}
+        top_s_cos = float(s_cos.max()) if n else 0.0
         for i, c in enumerate(chunk_ids):
             d = idx.chunks[int(c)].doc_id
             doc_best[d] = max(doc_best.get(d, -1.0), float(s_cos[i]))
+            doc_mass[d] = doc_mass.get(d, 0.0) + math.exp(DOC_MASS_TEMPERATURE * (float(s_cos[i]) - top_s_cos))
+        all_mass = sum(doc_mass.values()) or 1.0
         top_s = float(s_cos.max()) if n else 0.0
         top_c = float(c_cos.max()) if n else 0.0
         for i in range(n):
@@ -410,25 +409,21 @@ class SearchEngine:
             s_tokens = frozenset(s_seq)
             w_seq = [t for j in sorted([sid, *neighbours]) for t in self._sentence_tokens(j, doc)]
             w_tokens = frozenset(w_seq)
-            w_pairs = set(itertools.pairwise(w_seq))
             accounted = m.matched | date_tokens if m.date > 0 else m.matched
             rest = {t: w for t, w in weights.items() if t not in accounted}
             start, end = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
             w_start = int(idx.sentences[min([sid, *neighbours])][0])
             w_end = int(idx.sentences[max([sid, *neighbours])][1])
             windows.append((rec.doc_id, w_start, w_end))
-            gaps = doc_gap_cache.get(rec.doc_id)
-            if gaps is None:
-                present = self._document_tokens(doc) | self.headers.fields[rec.doc_id]
-                lacking = {t: w for t, w in weights.items() if t not in present and t not in accounted}
-                gaps = doc_gap_cache[rec.doc_id] = (
-                    sum(lacking.values()) / total_weight if total_weight else 0.0,
-                    sum(1 for name in names if not _name_present(name, present)) / len(names) if names else 0.0,
-                )
-            doc_gaps[i] = gaps
+            missing = missing_cache.get(rec.doc_id)
+            if missing is None:
+                present = self._document_vocabulary(doc)
+                lacking = sum(1 for name in names if not _name_present(name, present))
+                missing = missing_cache[rec.doc_id] = lacking / len(names) if names else 0.0
+            names_missing[i] = missing
             heading = self.is_heading(doc, start)
             window_text = doc.text[w_start:w_end]
-            has_number[i] = has_quantity(window_text)
+            has_number[i] = has_quantity(window_text) and (not counted or bool(counted & w_tokens))
             has_date_arr[i] = has_date(window_text)
             number_fit = 0.0
             if info.wants_number:
@@ -444,7 +439,6 @@ class SearchEngine:
                 coverage(weights, s_tokens),
                 coverage(weights, w_tokens),
                 coverage(rest, w_tokens) if rest else 0.0,
-                sum(1 for p in q_pairs if p in w_pairs) / len(q_pairs) if q_pairs else 0.0,
                 m.fields,
                 m.who,
                 m.who_miss,
@@ -454,6 +448,7 @@ class SearchEngine:
                 number_fit,
                 math.log1p(end - start) / math.log(400.0),
                 doc_best[rec.doc_id] - top_s,
+                math.log(doc_mass[rec.doc_id] / all_mass),
                 1.0 / (1.0 + sent_rank[i]),
             )
         return Candidates(
@@ -467,7 +462,7 @@ class SearchEngine:
             names_absent=absent / len(names) if names else 0.0,
             has_number=has_number,
             query_vector=qvec,
-            doc_gaps=doc_gaps,
+            names_missing=names_missing,
             has_date=has_date_arr,
         )
 
@@ -479,13 +474,20 @@ class SearchEngine:
         rest = pattern.sub(" ", phrase) if pattern is not None else phrase
         return groups, frozenset(self.tokenizer(rest)) - groups
 
-    def _document_tokens(self, doc: Document) -> frozenset[str]:
-        cached = self._doc_tokens.get(doc.doc_id)
+    def _document_vocabulary(self, doc: Document) -> Vocabulary:
+        """Every token of a document's text and header."""
+        cached = self._doc_vocab.get(doc.doc_id)
         if cached is None:
-            if len(self._doc_tokens) > 2_000:
-                self._doc_tokens.clear()
-            cached = self._doc_tokens[doc.doc_id] = frozenset(self.tokenizer(doc.text))
+            if len(self._doc_vocab) > 2_000:
+                self._doc_vocab.clear()
+            tokens = set(self.tokenizer(doc.text)) | self.headers.fields[doc.doc_id]
+            cached = self._doc_vocab[doc.doc_id] = Vocabulary(tokens)
         return cached
+
+    @cached_property
+    def corpus_vocabulary(self) -> Vocabulary:
+        """Every token of every text and header: a name outside it is one no statement mentions."""
+        return Vocabulary(set(self.keywords.doc_freq) | set(self.headers.df_all))
 
     def _sentence_tokens(self, sid: int, doc: Document) -> tuple[str, ...]:
         cached = self._tokens.get(sid)

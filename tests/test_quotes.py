@@ -7,11 +7,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.formatting import quote_markdown
 from embeddings.embedder import HashingEmbedder
 from embeddings.engine import open_engine
 from embeddings.evaluation import load_questions
 from embeddings.quoting import QUOTE_CHARS, choose_quote
-from embeddings.search import SearchEngine
+from embeddings.render import quote_lines
+from embeddings.search import Result, SearchEngine
 from tests.conftest import DEV_QUESTIONS
 
 HEADER = "---\ntitle: {title}\nspeaker: Someone\nvenue: Somewhere\ndate: 2024-0{month}-01\n---\n"
@@ -96,3 +98,27 @@ def test_long_quotes_stay_within_budget(tmp_path: Path) -> None:
     spans = [(i * 150, i * 150 + 149) for i in range(10)]
     q = choose_quote(spans, [float(i % 3) for i in range(10)])
     assert q.end - q.start <= QUOTE_CHARS
+
+
+def _result(quote: str, highlight: tuple[int, int]) -> Result:
+    return Result("d", "T", "cite", 1, quote, highlight, 0, len(quote), 1.0)
+
+
+def test_quotes_keep_their_source_lines() -> None:
+    quote = "First line of the quote,\nsecond line with the **answer** here.\n\nAfter a break."
+    start = quote.index("second")
+    result = _result(quote, (start, quote.index("\n\n")))
+    lines = quote_lines(result)
+    assert ["".join(t for t, _ in line) for line in lines] == quote.split("\n"), "never re-flowed"
+    assert [t for t, marked in lines[1] if marked] == ["second line with the **answer** here."]
+    md = quote_markdown(result).split("\n")
+    assert len(md) == 4 and all(line.startswith("> ") or line == ">" for line in md if line.strip())
+    assert md[1] == "> **second line with the \\*\\*answer\\*\\* here.**", "bold piece by piece, markdown escaped"
+    assert "**" not in md[0] and "**" not in md[3]
+
+
+def test_bold_never_opens_next_to_a_space() -> None:
+    quote = "Intro.  The answer spans\n  two lines.  Tail."
+    result = _result(quote, (quote.index("The"), quote.index("  Tail")))
+    md = quote_markdown(result)
+    assert md.split("\n") == ["> Intro.  **The answer spans**", ">   **two lines.**  Tail."]
