@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.evaluation import Outcome, Question, Report, fold, rank_of_answer
-from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, LinearModel, Models
+from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, VETO_LEVELS, LinearModel, Models
 from embeddings.search import Answer, Candidates, SearchEngine, answer_features
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -220,7 +220,7 @@ def fit_answerable(
         for combo in combos:
             vetoed = np.zeros(len(rows), dtype=bool)
             for v in combo:
-                vetoed |= rows[:, veto_cols[VETO_CANDIDATES.index(v)]] > 0
+                vetoed |= rows[:, veto_cols[VETO_CANDIDATES.index(v)]] >= VETO_LEVELS[v]
             # A vetoed question is declined whatever its decision: the cut is chosen on the rest.
             shown = np.where(vetoed, -np.inf, decisions)
             threshold = _best_threshold(decisions[~vetoed], truth[~vetoed]) if (~vetoed).any() else 0.0
@@ -236,11 +236,13 @@ def fit_answerable(
     return LinearModel(ANSWER_FEATURES, model.mean, model.scale, model.coef, model.intercept), c, threshold, combo
 
 
-def train(examples: Sequence[Example]) -> Models:
-    """Both models from a pool, with every choice made by cross-validation inside it."""
+def train(examples: Sequence[Example], decline_examples: Sequence[Example] | None = None) -> Models:
+    """Both models from a pool, with every choice made by cross-validation inside it. The decision
+    to decline may learn from other examples than the ranking (the same questions over a larger
+    corpus, where a near miss finds more to match)."""
     c_rank = choose_c_ranker(examples)
     ranker = fit_ranker(examples, c_rank)
-    answerable, c_answer, threshold, vetoes = fit_answerable(examples, ranker)
+    answerable, c_answer, threshold, vetoes = fit_answerable(decline_examples or examples, ranker)
     info = {
         "questions": len(examples),
         "answerable": sum(1 for e in examples if e.answerable),

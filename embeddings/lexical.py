@@ -85,10 +85,10 @@ def _is_acronym(name: str) -> bool:
     return bool(letters) and all(c.isupper() for c in letters)
 
 
-def load_aliases(path: Path) -> Aliases:
-    """Read ``[[group]] names = [...]`` tables; a missing file simply means no aliases."""
+def load_alias_groups(path: Path) -> list[list[str]]:
+    """Read ``[[group]] names = [...]`` tables; a missing file simply means no groups."""
     if not path.exists():
-        return Aliases.empty()
+        return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -99,7 +99,18 @@ def load_aliases(path: Path) -> Aliases:
         if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
             raise CorpusError(f"{path}: group {number} needs 'names', a list of non-empty strings")
         groups.append([n.strip() for n in names])
-    return Aliases.from_groups(groups)
+    return groups
+
+
+def builtin_alias_groups() -> list[list[str]]:
+    """International bodies and treaties (EU, NPT, IAEA ...), known to every corpus."""
+    with resources.as_file(resources.files("embeddings.data").joinpath("aliases.toml")) as path:
+        return load_alias_groups(path)
+
+
+def load_aliases(path: Path) -> Aliases:
+    """The built-in groups and the corpus's own; a name in the corpus's list wins."""
+    return Aliases.from_groups([*builtin_alias_groups(), *load_alias_groups(path)])
 
 
 @cache

@@ -123,7 +123,7 @@ class Models:
     def answers(self, features: np.ndarray) -> tuple[bool, float]:
         """Whether to answer, and by how much the decision cleared (or missed) its threshold."""
         margin = float(self.answerable.decision(features[None, :])[0]) - self.threshold
-        vetoed = any(features[ANSWER_FEATURES.index(v)] > 0 for v in self.vetoes)
+        vetoed = any(features[ANSWER_FEATURES.index(v)] >= VETO_LEVELS[v] for v in self.vetoes)
         return margin >= 0 and not vetoed, margin
 
     def to_json(self) -> dict[str, Any]:
@@ -163,8 +163,17 @@ def _vetoes(names: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-VETO_CANDIDATES: tuple[str, ...] = ("names_absent", "names_missing", "number_missing", "date_missing")
-"""Signals that may decline on their own: each says something the question names is not there."""
+VETO_LEVELS: dict[str, float] = {
+    "names_absent": 1e-9,
+    "names_missing": 0.5,
+    "number_missing": 1e-9,
+    "date_missing": 1e-9,
+}
+"""Signals that may decline on their own, and the value from which they do: each says something
+the question names is not there. A name no statement mentions is enough; for the names missing from
+the best passages' documents, half of them (a question often names a person by a title the text
+does not use: "the Taoiseach", "Ireland's prime minister")."""
+VETO_CANDIDATES: tuple[str, ...] = tuple(VETO_LEVELS)
 
 MODEL_FILE = "ranker.json"
 

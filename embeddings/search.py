@@ -208,12 +208,24 @@ def answer_features(cands: Candidates, scores: np.ndarray) -> np.ndarray:
     )
 
 
-def _name_present(name: tuple[frozenset[str], frozenset[str]], present: Vocabulary) -> bool:
-    """A name is in a text when the text has the token of every alias group it contains ("South
-    Korea" and "Republic of Korea" share one) and some form of every word left over ("Yoon",
-    "Western" for "West")."""
-    groups, words = name
-    return all(t in present.tokens for t in groups) and all(present.has_form(t) for t in words)
+@dataclass(frozen=True)
+class Name:
+    """A name a question mentions, as tokens: its alias groups, and its other words in order."""
+
+    groups: frozenset[str]
+    words: tuple[str, ...]
+
+    def found_in(self, present: Vocabulary) -> bool:
+        """A text has the name when it has the token of every alias group in it ("South Korea" and
+        "Republic of Korea" share one), some form of its last word (a surname, "Yoon"; "Western"
+        for "West"), and at least half of its words: "Vladimir Putin" is there when the text says
+        "Putin", "President Yoon" is not there when it says only "President"."""
+        if not all(t in present.tokens for t in self.groups):
+            return False
+        if not self.words:
+            return True
+        found = [present.has_form(t) for t in self.words]
+        return found[-1] and 2 * sum(found) >= len(found)
 
 
 class SearchEngine:
@@ -370,8 +382,8 @@ class SearchEngine:
             if t not in self.keywords.doc_freq and t not in terms.all_terms and t not in date_tokens
         )
         total_weight = sum(weights.values())
-        names = [self._name_tokens(phrase) for phrase in name_phrases(question)]
-        absent = sum(1 for name in names if not _name_present(name, self.corpus_vocabulary))
+        names = [self._name(phrase) for phrase in name_phrases(question)]
+        absent = sum(1 for name in names if not name.found_in(self.corpus_vocabulary))
         missing_cache: dict[str, float] = {}
         names_missing = np.zeros(n, dtype=np.float64)
         has_date_arr = np.zeros(n, dtype=bool)
@@ -418,7 +430,7 @@ class SearchEngine:
             missing = missing_cache.get(rec.doc_id)
             if missing is None:
                 present = self._document_vocabulary(doc)
-                lacking = sum(1 for name in names if not _name_present(name, present))
+                lacking = sum(1 for name in names if not name.found_in(present))
                 missing = missing_cache[rec.doc_id] = lacking / len(names) if names else 0.0
             names_missing[i] = missing
             heading = self.is_heading(doc, start)
@@ -466,13 +478,12 @@ class SearchEngine:
             has_date=has_date_arr,
         )
 
-    def _name_tokens(self, phrase: str) -> tuple[frozenset[str], frozenset[str]]:
-        """A name's alias-group tokens, and the tokens of its words outside any alias."""
+    def _name(self, phrase: str) -> Name:
         tokens = self.tokenizer(phrase)
         groups = frozenset(t for t in tokens if "_" in t or t in self.tokenizer.group_tokens)
         pattern = self.tokenizer.aliases.pattern
         rest = pattern.sub(" ", phrase) if pattern is not None else phrase
-        return groups, frozenset(self.tokenizer(rest)) - groups
+        return Name(groups, tuple(dict.fromkeys(t for t in self.tokenizer(rest) if t not in groups)))
 
     def _document_vocabulary(self, doc: Document) -> Vocabulary:
         """Every token of a document's text and header."""

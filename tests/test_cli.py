@@ -76,3 +76,29 @@ def test_run_without_a_token_explains_and_opens_the_console(run, monkeypatch: py
     assert code == 0
     assert "No Discord token" in err and "DISCORD_TOKEN" in err and "README.md" in err
     assert "you>" in out and "**" in out and "para." in out
+
+
+def test_eval_reports_by_style_and_explains_misses(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    questions = tmp_path / "qs.jsonl"
+    rows = [
+        {"id": "a1", "question": "Hokkaido ICBM launch", "evidence": ["200 km off the island of Hokkaido"]},
+        {"id": "a2", "question": "motor bridge River Tumannaya", "evidence": ["no such words anywhere at all"]},
+        {"id": "n1", "question": "recipe for miso soup", "evidence": []},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (tmp_path / "qs_styles.json").write_text(json.dumps({"a1": "kw", "a2": "kw", "n1": "off"}))
+    code, out, _ = run("eval", str(questions), "--misses")
+    assert code == 0
+    header, *lines = out.splitlines()
+    assert header.split()[:3] == ["style", "n", "hit@1"]
+    by_style = {line.split()[0]: line.split() for line in lines[:3]}
+    assert set(by_style) == {"all", "kw", "off"} and by_style["all"][1] == "3" and by_style["kw"][1] == "2"
+    assert "a2 [kw] motor bridge River Tumannaya" in out
+    assert "is in no indexed sentence" in out, "a miss says where its evidence is (here: nowhere)"
+
+
+def test_eval_names_a_bad_question_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    code, _, err = run("eval", str(bad))
+    assert code == 2 and "bad.jsonl:1: not a question object" in err

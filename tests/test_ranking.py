@@ -82,3 +82,16 @@ def test_a_model_that_declines_everything_declines(fake_engine: SearchEngine) ->
 def test_a_model_file_is_plain_weights() -> None:
     model = LinearModel(("a", "b"), np.zeros(2), np.ones(2), np.array([1.0, -1.0]), 0.5)
     assert model.decision(np.array([[2.0, 1.0]]))[0] == pytest.approx(1.5)
+
+
+def test_vetoes_decline_from_their_level() -> None:
+    models = dataclasses.replace(shipped_models(), threshold=-1e9, vetoes=("names_missing", "names_absent"))
+    row = np.zeros(len(ANSWER_FEATURES))
+    assert models.answers(row)[0]
+    row[ANSWER_FEATURES.index("names_missing")] = 0.34
+    assert models.answers(row)[0], "one name in three missing from the passage's document is not enough"
+    row[ANSWER_FEATURES.index("names_missing")] = 0.5
+    assert not models.answers(row)[0]
+    row[:] = 0
+    row[ANSWER_FEATURES.index("names_absent")] = 0.25
+    assert not models.answers(row)[0], "a name no statement mentions declines"

@@ -78,3 +78,11 @@ def test_documents_are_found_by_words_not_ids(fake_engine: SearchEngine) -> None
     assert len(everything) == len(corpus)
     assert [d.date for d in everything] == sorted((d.date for d in everything), reverse=True)
     assert corpus.matching("../corpus") == []
+
+
+def test_international_bodies_are_aliases_in_every_corpus(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tok = Tokenizer(load_aliases(tmp_path / "no-aliases-here.toml"))
+    assert tok("EU sanctions")[0] == tok("the European Union")[0]
+    assert tok("the NPT")[0] == tok("Treaty on the Non-Proliferation of Nuclear Weapons")[0]
+    corpus_tok = Tokenizer(load_aliases(CORPUS / "aliases.toml"))
+    assert corpus_tok("OSCE")[0] == corpus_tok("Organization for Security and Co-operation in Europe")[0]
