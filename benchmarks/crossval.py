@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.evaluation import Report, load_questions, load_styles, table  # noqa: E402
-from embeddings.learning import collect, judge, stratified_folds, train  # noqa: E402
-from embeddings.ranking import shipped_models  # noqa: E402
+from embeddings.answer.ranking import shipped_models  # noqa: E402
+from embeddings.index.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.quality.evaluation import Report, load_questions, load_styles, table  # noqa: E402
+from embeddings.quality.learning import collect, judge, stratified_folds, train  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "questions"
 POOL = [QUESTIONS / "pool_dev.jsonl", QUESTIONS / "pool_lab.jsonl"]

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.chunking import paragraphs
-from embeddings.corpus import Corpus, load_corpus
-from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.corpus.chunking import paragraphs
+from embeddings.corpus.documents import Corpus, load_corpus
 from embeddings.engine import open_engine
-from embeddings.index import update_index
-from embeddings.vectorstore import VectorIndex
+from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.index.store import update_index
+from embeddings.index.vectors import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [

@@ -29,11 +29,11 @@ from bot.formatting import (
     escape,
 )
 from bot.views import DYNAMIC_ITEMS, NO_MENTIONS, Refusal, answer_view, send_document, send_listing
-from embeddings.corpus import Corpus, Document
-from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.answer.search import Answer, Filters, SearchEngine
+from embeddings.corpus.documents import Corpus, Document
 from embeddings.engine import open_engine, rebuild
 from embeddings.errors import VerbatimError
-from embeddings.search import Answer, Filters, SearchEngine
+from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from embeddings.chunking import Paragraph
-from embeddings.corpus import Corpus, Document
-from embeddings.render import decline_lines, quote_lines
-from embeddings.search import Answer, Result
+from embeddings.answer.render import decline_lines, quote_lines
+from embeddings.answer.search import Answer, Result
+from embeddings.corpus.chunking import Paragraph
+from embeddings.corpus.documents import Corpus, Document
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

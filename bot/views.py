@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 import discord
 
 from bot.formatting import PAGE_CHARS, clip, escape, pack, page_of_paragraph, source_header, source_pages, sources_lines
-from embeddings.chunking import Paragraph
-from embeddings.corpus import Corpus, Document
-from embeddings.search import SearchEngine
+from embeddings.answer.search import SearchEngine
+from embeddings.corpus.chunking import Paragraph
+from embeddings.corpus.documents import Corpus, Document
 
 if TYPE_CHECKING:
     from bot.app import VerbatimBot

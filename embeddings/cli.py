@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from embeddings.answer.search import Filters, clean_question
 from embeddings.errors import UnknownDocumentError, VerbatimError
-from embeddings.search import Filters, clean_question
 from embeddings.settings import Settings, load_settings
 
 log = logging.getLogger("verbatim")
@@ -137,7 +137,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.render import render_answer
+    from embeddings.answer.render import render_answer
 
     k, filters = _check_k(args.k), filters_from(args)
     clean_question(args.question)
@@ -188,9 +188,9 @@ def find_document(corpus_ids: Sequence[str], doc_id: str) -> str:
 
 
 def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.chunking import paragraphs
+    from embeddings.answer.render import render_source
+    from embeddings.corpus.chunking import paragraphs
     from embeddings.engine import load_checked_corpus
-    from embeddings.render import render_source
 
     corpus = load_checked_corpus(settings.corpus_dir)
     doc = corpus.documents[find_document(list(corpus.documents), args.doc_id)]
@@ -202,7 +202,14 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.evaluation import evaluate, load_questions, load_styles, misses_by_class, styles_beside, table
+    from embeddings.quality.evaluation import (
+        evaluate,
+        load_questions,
+        load_styles,
+        misses_by_class,
+        styles_beside,
+        table,
+    )
 
     questions = [q for path in args.questions for q in load_questions(path)]
     styles = load_styles(args.styles or styles_beside(args.questions))
@@ -224,7 +231,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.render import render_answer
+    from embeddings.answer.render import render_answer
 
     engine = _engine(settings)
     print(f"Verbatim console: {len(engine.corpus)} statements. Ask a question; an empty line or Ctrl-D ends.")

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from embeddings.corpus import Corpus, load_corpus
-from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.answer.search import SearchEngine
+from embeddings.corpus.documents import Corpus, load_corpus
 from embeddings.errors import CorpusError, IndexStateError
-from embeddings.index import UpdateReport, ensure_fresh, load_index, update_index
-from embeddings.lexical import Tokenizer, load_aliases
-from embeddings.search import SearchEngine
+from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.index.keywords import Tokenizer, load_aliases
+from embeddings.index.store import UpdateReport, ensure_fresh, load_index, update_index
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from crossval import POOL, POOL_STYLES, open_bench_engine  # noqa: E402
 
-from embeddings.evaluation import load_questions, load_styles  # noqa: E402
-from embeddings.learning import collect, train  # noqa: E402
-from embeddings.ranking import MODEL_FILE  # noqa: E402
+from embeddings.answer.ranking import MODEL_FILE  # noqa: E402
+from embeddings.quality.evaluation import load_questions, load_styles  # noqa: E402
+from embeddings.quality.learning import collect, train  # noqa: E402
 
 TARGET = ROOT / "embeddings" / "data" / MODEL_FILE
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from embeddings import cli
-from embeddings.embedder import HashingEmbedder, SentenceTransformerEmbedder
+from embeddings.answer.search import SearchEngine
 from embeddings.engine import open_engine
-from embeddings.search import SearchEngine
+from embeddings.index.embedder import HashingEmbedder, SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

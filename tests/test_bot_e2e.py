@@ -24,10 +24,10 @@ import yarl
 
 from bot.app import create_bot
 from bot.runner import run_bot, sync_commands
-from embeddings.corpus import load_corpus
-from embeddings.embedder import HashingEmbedder
+from embeddings.answer.search import SearchEngine
+from embeddings.corpus.documents import load_corpus
 from embeddings.errors import VerbatimError
-from embeddings.search import SearchEngine
+from embeddings.index.embedder import HashingEmbedder
 from embeddings.settings import Settings
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
 

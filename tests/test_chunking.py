@@ -5,8 +5,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embeddings.chunking import chunk_document, is_formulaic, paragraphs, word_count_tokens
-from embeddings.corpus import load_corpus
+from embeddings.corpus.chunking import chunk_document, is_formulaic, paragraphs, word_count_tokens
+from embeddings.corpus.documents import load_corpus
 from tests.conftest import CORPUS
 
 DOCS = load_corpus(CORPUS).documents

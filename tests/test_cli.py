@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.corpus import load_corpus
+from embeddings.corpus.documents import load_corpus
 
 
 def test_search_json_single(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]

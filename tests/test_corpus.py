@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.corpus import load_corpus, parse_document
+from embeddings.corpus.documents import load_corpus, parse_document
 from tests.conftest import CORPUS, SEED
 
 GOOD = "---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-02\n---\nSome text here.\n"

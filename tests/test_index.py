@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import index as index_module
-from embeddings.corpus import load_corpus
-from embeddings.embedder import HashingEmbedder
+from embeddings.corpus.documents import load_corpus
 from embeddings.engine import open_engine
 from embeddings.errors import IndexStateError, StaleIndexError
-from embeddings.index import ensure_fresh, load_index, update_index
+from embeddings.index import store as index_module
+from embeddings.index.embedder import HashingEmbedder
+from embeddings.index.store import ensure_fresh, load_index, update_index
 
 NEW_DOC = "---\ntitle: New statement\nspeaker: Delegation of Nowhere\nvenue: Nowhere\ndate: 2025-02-03\n---\n"
 NEW_DOC += "The delegation welcomes the adoption of resolution 9999 on maritime monitoring of tankers.\n"

@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.formatting import quote_markdown
-from embeddings.embedder import HashingEmbedder
+from embeddings.answer.quoting import QUOTE_CHARS, choose_quote
+from embeddings.answer.render import quote_lines
+from embeddings.answer.search import Result, SearchEngine
 from embeddings.engine import open_engine
-from embeddings.evaluation import load_questions
-from embeddings.quoting import QUOTE_CHARS, choose_quote
-from embeddings.render import quote_lines
-from embeddings.search import Result, SearchEngine
+from embeddings.index.embedder import HashingEmbedder
+from embeddings.quality.evaluation import load_questions
 from tests.conftest import DEV_QUESTIONS
 
 HEADER = "---\ntitle: {title}\nspeaker: Someone\nvenue: Somewhere\ndate: 2024-0{month}-01\n---\n"

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from embeddings.answer.ranking import ANSWER_FEATURES, RANK_FEATURES, LinearModel, Models, shipped_models
+from embeddings.answer.search import Candidates, SearchEngine
 from embeddings.errors import VerbatimError
-from embeddings.evaluation import Question
-from embeddings.learning import Example, label, stratified_folds
-from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, LinearModel, Models, shipped_models
-from embeddings.search import Candidates, SearchEngine
+from embeddings.quality.evaluation import Question
+from embeddings.quality.learning import Example, label, stratified_folds
 
 
 def test_shipped_models_load_and_round_trip() -> None:

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
+from embeddings.answer.search import Filters, SearchEngine
 from embeddings.errors import BadQuestionError, VerbatimError
-from embeddings.lexical import Aliases, Tokenizer, load_aliases
-from embeddings.search import Filters, SearchEngine
+from embeddings.index.keywords import Aliases, Tokenizer, load_aliases
 from tests.conftest import CORPUS
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from embeddings.corpus import Document
-from embeddings.lexical import Tokenizer, load_aliases
-from embeddings.metadata import MetadataIndex, date_fit, expand_adjectives, same_name
-from embeddings.query import DateMention, dates_in, has_date, has_quantity, name_phrases, understand
+from embeddings.answer.headers import MetadataIndex, date_fit, expand_adjectives, same_name
+from embeddings.answer.question import DateMention, dates_in, has_date, has_quantity, name_phrases, understand
+from embeddings.corpus.documents import Document
+from embeddings.index.keywords import Tokenizer, load_aliases
 from tests.conftest import CORPUS
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import textwrap
 
-from embeddings.chunking import Paragraph
-from embeddings.citations import paragraph_label
-from embeddings.corpus import Corpus, Document
-from embeddings.search import Answer, Result
+from embeddings.answer.citations import paragraph_label
+from embeddings.answer.search import Answer, Result
+from embeddings.corpus.chunking import Paragraph
+from embeddings.corpus.documents import Corpus, Document
 
 BOLD, RESET = "\033[1m", "\033[0m"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from embeddings.corpus import Document
+from embeddings.corpus.documents import Document
 
 
 def format_date(date: dt.date) -> str:

@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.chunking import CHUNKER_VERSION, chunk_document
-from embeddings.corpus import Corpus, Document
-from embeddings.embedder import Embedder
+from embeddings.corpus.chunking import CHUNKER_VERSION, chunk_document
+from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import IndexStateError, StaleIndexError
-from embeddings.vectorstore import HNSW_THRESHOLD, VectorIndex
+from embeddings.index.embedder import Embedder
+from embeddings.index.vectors import HNSW_THRESHOLD, VectorIndex
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Candidates come from several directions, each catching what the others miss: the
 the question, the sentences of the nearest paragraphs (a one-line answer needs its paragraph's
 context), the paragraphs that share the question's rare words (symbols, numbers, names the model has
 never seen), and the documents whose header names the speaker, country, venue or date the question
-names. A learned ranker (`embeddings.ranking`) scores them, an answerability model decides whether
+names. A learned ranker (`embeddings.answer.ranking`) scores them, an answerability model decides whether
 the best of them answers at all, and the quote is sliced by offsets around the chosen sentence.
 """
 
@@ -21,17 +21,17 @@ from functools import cached_property
 
 import numpy as np
 
-from embeddings.chunking import Paragraph, is_heading, paragraphs
-from embeddings.citations import citation
-from embeddings.corpus import Corpus, Document
-from embeddings.embedder import Embedder
+from embeddings.answer.citations import citation
+from embeddings.answer.headers import DocumentMatch, MetadataIndex, QuestionTerms, Vocabulary
+from embeddings.answer.question import QuestionInfo, has_date, has_quantity, name_phrases, understand
+from embeddings.answer.quoting import choose_quote
+from embeddings.answer.ranking import RANK_FEATURES, Models, coverage, shipped_models
+from embeddings.corpus.chunking import Paragraph, is_heading, paragraphs
+from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
-from embeddings.index import Index
-from embeddings.lexical import KeywordIndex, Tokenizer
-from embeddings.metadata import DocumentMatch, MetadataIndex, QuestionTerms, Vocabulary
-from embeddings.query import QuestionInfo, has_date, has_quantity, name_phrases, understand
-from embeddings.quoting import choose_quote
-from embeddings.ranking import RANK_FEATURES, Models, coverage, shipped_models
+from embeddings.index.embedder import Embedder
+from embeddings.index.keywords import KeywordIndex, Tokenizer
+from embeddings.index.store import Index
 
 log = logging.getLogger(__name__)
 

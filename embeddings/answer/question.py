@@ -3,7 +3,7 @@ the document itself rather than what the document says.
 
 A question such as "What did Japan condemn at the OSCE Permanent Council on 25 July 2024?" names its
 document by venue and date. Matched as plain words, those names pull in the heading block that
-prints them; read here, they steer which documents are searched (see `embeddings.metadata`) while
+prints them; read here, they steer which documents are searched (see `embeddings.answer.headers`) while
 the topic words choose the passage.
 
 Everything here is general English, not tuned to any question: month names, year patterns, and the
@@ -172,7 +172,7 @@ _NAME_PHRASE_RE = re.compile(r"(?<![\w.])[A-Z][\w'’.-]*[A-Za-z](?:\s+(?:of\s+)
 
 def _not_a_name(word: str) -> bool:
     """Question words, function words and months are capitalised in questions without naming anything."""
-    from embeddings.lexical import stopwords
+    from embeddings.index.keywords import stopwords
 
     return word in MONTHS or word in stopwords()
 

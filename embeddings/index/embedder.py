@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from embeddings.chunking import word_count_tokens
+from embeddings.corpus.chunking import word_count_tokens
 
 log = logging.getLogger(__name__)
 

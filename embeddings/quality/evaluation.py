@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.answer.search import Answer, Candidates, SearchEngine
 from embeddings.errors import VerbatimError
-from embeddings.search import Answer, Candidates, SearchEngine
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 

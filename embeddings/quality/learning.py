@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embeddings.evaluation import Outcome, Question, Report, fold, rank_of_answer
-from embeddings.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, VETO_LEVELS, LinearModel, Models
-from embeddings.search import Answer, Candidates, SearchEngine, answer_features
+from embeddings.answer.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, VETO_LEVELS, LinearModel, Models
+from embeddings.answer.search import Answer, Candidates, SearchEngine, answer_features
+from embeddings.quality.evaluation import Outcome, Question, Report, fold, rank_of_answer
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """Regularisation strengths tried for both models (inverse: small is strong)."""

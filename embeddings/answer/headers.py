@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from embeddings.corpus import Document
-from embeddings.lexical import Tokenizer
-from embeddings.query import DateMention, name_phrases
+from embeddings.answer.question import DateMention, name_phrases
+from embeddings.corpus.documents import Document
+from embeddings.index.keywords import Tokenizer
 
 MIN_STEM = 5
 """Shortest shared beginning for two words to count as one name ("ukrain" in Ukraine, Ukrainian)."""
