@@ -17,27 +17,26 @@ import hashlib
 import io
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.formatting import PAGE_CHARS, clip, escape, pack, page_of_paragraph, source_header, source_pages, sources_lines
+from bot.replies import NO_MENTIONS, Refusal, report_error
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.chunking import Paragraph
 from embeddings.corpus.documents import Corpus, Document
 
 if TYPE_CHECKING:
-    from bot.app import VerbatimBot
+    from bot.client import VerbatimBot
 
-NO_MENTIONS = discord.AllowedMentions.none()
+    Interaction = discord.Interaction[VerbatimBot]
+else:
+    Interaction = discord.Interaction
+
 MAX_REF = 60
 """Longest document id put in a custom_id as it is; longer ones are referred to by a hash."""
 LISTING_FOOTER = "Newest first · /source opens one"
-
-
-class Refusal(discord.app_commands.AppCommandError):
-    """A reply for the user, already formatted and escaped by the bot (unlike engine errors, whose
-    text may echo raw user input and is escaped before it is shown)."""
 
 
 def doc_ref(doc_id: str) -> str:
@@ -56,20 +55,16 @@ def find_ref(corpus: Corpus, ref: str) -> Document:
     return doc
 
 
-def _bot(interaction: discord.Interaction) -> VerbatimBot:
-    return cast("VerbatimBot", interaction.client)
+async def _engine(interaction: Interaction) -> SearchEngine:
+    return await interaction.client.holder.get()
 
 
-async def _engine(interaction: discord.Interaction) -> SearchEngine:
-    return await _bot(interaction).holder.get()
-
-
-async def _guarded(interaction: discord.Interaction, action: Callable[[], Awaitable[None]]) -> None:
+async def _guarded(interaction: Interaction, action: Callable[[], Awaitable[None]]) -> None:
     """Errors in a button reach the member like command errors do; discord.py would only log them."""
     try:
         await action()
     except Exception as exc:
-        await _bot(interaction).report_error(interaction, exc)
+        await report_error(interaction, exc)
 
 
 def _page_embed(title: str, description: str, footer: str, page: int, count: int) -> discord.Embed:
@@ -117,7 +112,7 @@ def answer_view(documents: list[tuple[str, str, int]]) -> discord.ui.View:
 
 
 async def send_document(
-    interaction: discord.Interaction, doc: Document, paras: list[Paragraph], paragraph: int | None, ephemeral: bool
+    interaction: Interaction, doc: Document, paras: list[Paragraph], paragraph: int | None, ephemeral: bool
 ) -> None:
     if paragraph is not None and not 1 <= paragraph <= len(paras):
         raise Refusal(f"{escape(doc.title)} has paragraphs 1 to {len(paras)}, not {paragraph}.")
@@ -126,7 +121,7 @@ async def send_document(
     await interaction.response.send_message(embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
 
-async def send_listing(interaction: discord.Interaction, corpus: Corpus) -> None:
+async def send_listing(interaction: Interaction, corpus: Corpus) -> None:
     embed, page, count = listing_page(corpus)
     view = pager_view(interaction.user.id, page, count, "", download=False)
     await interaction.response.send_message(embed=embed, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -142,11 +137,11 @@ class FullTextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FullTextButton:
         return cls(match["ref"], int(match["para"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
         async def open_it() -> None:
             engine = await _engine(interaction)
             doc = find_ref(engine.corpus, self.ref)
@@ -173,11 +168,11 @@ class PageButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PageButton:
         return cls(match["dir"], int(match["owner"]), int(match["page"]), match["ref"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
         async def turn() -> None:
             if interaction.user.id != self.owner:
                 command = "/source" if self.ref else "/sources"
@@ -205,11 +200,11 @@ class DownloadButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> DownloadButton:
         return cls(match["ref"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
         async def download() -> None:
             doc = find_ref((await _engine(interaction)).corpus, self.ref)
             file = discord.File(io.BytesIO(doc.text.encode("utf-8")), filename=f"{doc.doc_id}.txt")

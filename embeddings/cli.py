@@ -1,7 +1,9 @@
-"""The `verbatim` command: everything the bot does, from a terminal.
+"""The `verbatim` command line of the core: index, ask, search, sources, source, eval, chat.
 
 Argument parsing and error mapping only; the work is in the engine. A user mistake is one line
-on standard error and exit status 2, never a traceback.
+on standard error and exit status 2, never a traceback. Front ends add their own commands through
+`main(extensions=...)` (the Discord bot adds `run` and `sync`, see `bot/cli.py`); the core never
+imports them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from embeddings.answer.search import Filters, clean_question
+from embeddings.answer.search import Filters, SearchEngine, clean_question
 from embeddings.errors import UnknownDocumentError, VerbatimError
 from embeddings.settings import Settings, load_settings
 
@@ -33,7 +35,12 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
 
 
-def build_parser() -> argparse.ArgumentParser:
+Handler = Callable[[argparse.Namespace, Settings], int]
+Extension = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]", dict[str, Handler]], None]
+"""Adds a front end's subcommands to the parser and their handlers to the table."""
+
+
+def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="verbatim", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, help="statements folder (default: $VERBATIM_CORPUS or corpus)")
     parser.add_argument("--index", type=Path, help="index folder (default: $VERBATIM_INDEX or .index)")
@@ -65,10 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose-rows", action="store_true", help="one JSON line per question")
 
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
-    sub.add_parser("run", help="start the Discord bot (or offer the console without a token)")
-    p = sub.add_parser("sync", help="publish the slash commands globally (deliberate; takes up to an hour)")
-    p.add_argument("--guild", type=int, help="sync to this guild only instead")
-    return parser
+    handlers = dict(COMMANDS)
+    for extend in extensions:
+        extend(sub, handlers)
+    return parser, handlers
 
 
 def _check_k(k: int) -> int:
@@ -77,8 +84,9 @@ def _check_k(k: int) -> int:
     return k
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, extensions: Sequence[Extension] = ()) -> int:
+    parser, handlers = build_parser(extensions)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -90,8 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _with(settings, corpus_dir=args.corpus)
         if args.index:
             settings = _with(settings, index_dir=args.index)
-        handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
-        return handler(args, settings)
+        return handlers[args.command](args, settings)
     except VerbatimError as exc:
         print(f"verbatim: {exc}", file=sys.stderr)
         return 2
@@ -120,10 +127,17 @@ def _notice(message: str) -> None:
     print(f"verbatim: {message}", file=sys.stderr)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def open_engine_for(settings: Settings) -> SearchEngine:
+    """The engine the commands use, with notices on standard error."""
     from embeddings.engine import open_engine
 
-    return open_engine(settings.corpus_dir, settings.index_dir, on_notice=_notice, progress=sys.stderr.isatty())
+    return open_engine(
+        settings.corpus_dir,
+        settings.index_dir,
+        on_notice=_notice,
+        progress=sys.stderr.isatty(),
+        max_question_chars=settings.max_question_chars,
+    )
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -140,8 +154,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.answer.render import render_answer
 
     k, filters = _check_k(args.k), filters_from(args)
-    clean_question(args.question)
-    engine = _engine(settings)
+    clean_question(args.question, settings.max_question_chars)
+    engine = open_engine_for(settings)
     answer = engine.search(args.question, k=k, filters=filters)
     print(render_answer(answer, engine.corpus, color=sys.stdout.isatty()))
     return 0
@@ -150,8 +164,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     k, filters = _check_k(args.k), filters_from(args)
     if args.question is not None:
-        clean_question(args.question)
-    engine = _engine(settings)
+        clean_question(args.question, settings.max_question_chars)
+    engine = open_engine_for(settings)
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
     for question in questions:
         if args.question is None and not question.strip():
@@ -213,7 +227,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     questions = [q for path in args.questions for q in load_questions(path)]
     styles = load_styles(args.styles or styles_beside(args.questions))
-    engine = _engine(settings)
+    engine = open_engine_for(settings)
     report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
     if args.verbose_rows:
         for o in report.outcomes:
@@ -233,7 +247,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.answer.render import render_answer
 
-    engine = _engine(settings)
+    engine = open_engine_for(settings)
     print(f"Verbatim console: {len(engine.corpus)} statements. Ask a question; an empty line or Ctrl-D ends.")
     color = sys.stdout.isatty()
     while True:
@@ -253,26 +267,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         print()
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.discord_token:
-        print(
-            "No Discord token: set DISCORD_TOKEN in .env (see README.md, 'Running the bot on Discord').\n"
-            "Meanwhile, here is the console, which answers exactly as the bot does:\n",
-            file=sys.stderr,
-        )
-        return cmd_chat(args, settings)
-    from bot.runner import run_bot
-
-    return run_bot(settings)
-
-
-def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runner import sync_commands
-
-    return sync_commands(settings, guild_id=args.guild)
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+COMMANDS: dict[str, Handler] = {
     "index": cmd_index,
     "ask": cmd_ask,
     "search": cmd_search,
@@ -280,8 +275,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "source": cmd_source,
     "eval": cmd_eval,
     "chat": cmd_chat,
-    "run": cmd_run,
-    "sync": cmd_sync,
 }
 
 

@@ -16,6 +16,7 @@ from embeddings.errors import CorpusError, IndexStateError
 from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.index.keywords import Tokenizer, load_aliases
 from embeddings.index.store import UpdateReport, ensure_fresh, load_index, update_index
+from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def open_engine(
     auto_update: bool = True,
     on_notice: Callable[[str], None] = log.warning,
     progress: bool = False,
+    max_question_chars: int = Settings.max_question_chars,
 ) -> SearchEngine:
     """An engine over a fresh index; builds or updates the index first when allowed to."""
     embedder = embedder or SentenceTransformerEmbedder()
@@ -61,4 +63,4 @@ def open_engine(
         index = load_index(index_dir)
         ensure_fresh(index, corpus, embedder)
     tokenizer = Tokenizer(load_aliases(corpus_dir / ALIASES_FILE))
-    return SearchEngine(corpus, index, embedder, tokenizer)
+    return SearchEngine(corpus, index, embedder, tokenizer, max_question_chars=max_question_chars)

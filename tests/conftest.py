@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings import cli
+from bot import cli
 from embeddings.answer.search import SearchEngine
 from embeddings.engine import open_engine
 from embeddings.index.embedder import HashingEmbedder, SentenceTransformerEmbedder

@@ -133,6 +133,8 @@ class FakeDiscord:
     _events: list[dict[str, Any]] = field(default_factory=list)
     _issued: dict[str, float] = field(default_factory=dict)
     _acknowledged: set[str] = field(default_factory=set)
+    _public_thinking: set[str] = field(default_factory=set)
+    """Interactions deferred publicly whose "thinking" message no follow-up or edit has replaced."""
     _new_request: asyncio.Condition | None = None
 
     def next_id(self) -> str:
@@ -291,9 +293,19 @@ class FakeDiscord:
             return self._callback(req)
         if path.startswith("/webhooks/"):
             token = path.split("/")[3]
-            if token.removeprefix("tok") not in self._acknowledged:
+            iid = token.removeprefix("tok")
+            if iid not in self._acknowledged:
                 self.problems.append(f"follow-up on {token} before the interaction was acknowledged")
                 return 404, {"message": "Unknown Webhook", "code": 10015}
+            if iid in self._public_thinking and req.method in ("POST", "PATCH"):
+                # Real Discord makes the first follow-up after a public deferral the public message
+                # itself, whatever its flags say: a bot that sends it flagged private is mistaken.
+                self._public_thinking.discard(iid)
+                if req.method == "POST" and (body or {}).get("flags", 0) & 64:
+                    self.problems.append(
+                        f"interaction {iid}: the first follow-up after a public deferral is flagged private, "
+                        "but Discord would show it to everyone"
+                    )
         is_message = path.startswith("/webhooks/") or (path.startswith("/channels/") and "/messages" in path)
         if is_message:
             if req.method in ("POST", "PATCH"):
@@ -328,6 +340,8 @@ class FakeDiscord:
             if refused:
                 return refused
         self._acknowledged.add(iid)
+        if kind == 5 and not data.get("flags", 0) & 64:
+            self._public_thinking.add(iid)
         payload: dict[str, Any] = {
             "interaction": {
                 "id": iid,

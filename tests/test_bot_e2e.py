@@ -22,8 +22,10 @@ import numpy as np
 import pytest
 import yarl
 
-from bot.app import create_bot
+from bot.client import create_bot
+from bot.replies import AFTER_PUBLIC_DEFERRAL
 from bot.runner import run_bot, sync_commands
+from bot.settings import BotSettings
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.documents import load_corpus
 from embeddings.errors import VerbatimError
@@ -63,7 +65,7 @@ async def local_discord() -> AsyncIterator[FakeDiscord]:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings,
+    settings: BotSettings,
     embedder: HashingEmbedder | None = None,
     faults: Sequence[tuple[str, str, int]] = (),
     expected_errors: Sequence[str] = (),
@@ -95,17 +97,15 @@ async def running_bot(
 
 @pytest.fixture
 def settings(corpus_dir: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        corpus_dir=corpus_dir,
-        index_dir=tmp_path / "ix",
+    return BotSettings(
+        core=Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix", max_question_chars=200),
         guild_id=int(GUILD_ID),
         cooldown_seconds=30.0,
-        max_question_chars=200,
     )
 
 
 @pytest.fixture
-async def fake(settings: Settings) -> AsyncIterator[FakeDiscord]:
+async def fake(settings: BotSettings) -> AsyncIterator[FakeDiscord]:
     async with running_bot(settings) as fake:
         yield fake
 
@@ -151,7 +151,7 @@ async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: F
     assert not any(r.path == f"/applications/{APP_ID}/commands" for r in fake.requests), "no global sync at start"
 
 
-async def test_a_server_that_refuses_commands_gets_a_clear_log_with_the_invite_link(settings: Settings) -> None:
+async def test_a_server_that_refuses_commands_gets_a_clear_log_with_the_invite_link(settings: BotSettings) -> None:
     guild_commands = f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
     with_invite = "Invite it with https://discord.com/oauth2/authorize?client_id=" + APP_ID
     async with running_bot(settings, faults=[("PUT", guild_commands, 403)], expected_errors=[with_invite]) as fake:
@@ -162,7 +162,7 @@ async def test_a_server_that_refuses_commands_gets_a_clear_log_with_the_invite_l
         assert str(reply.body["message_reference"]["message_id"]) == mid
 
 
-def test_verbatim_sync_registers_commands_globally_on_demand(settings: Settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_verbatim_sync_registers_commands_globally_on_demand(settings: BotSettings, capsys) -> None:  # type: ignore[no-untyped-def]
     async def scenario() -> FakeDiscord:
         async with local_discord() as fake:
             token_settings = replace(settings, discord_token=TOKEN)
@@ -173,12 +173,12 @@ def test_verbatim_sync_registers_commands_globally_on_demand(settings: Settings,
     (put,) = [r for r in fake.requests if r.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/commands"
     assert {c["name"] for c in put.body} == {"ask", "source", "sources", "help", "reindex"}
-    assert not settings.index_dir.exists(), "publishing commands needs no index"
+    assert not settings.core.index_dir.exists(), "publishing commands needs no index"
     assert "synced 5 commands globally" in capsys.readouterr().out
 
 
 async def test_an_unexpected_failure_is_a_short_reply_and_a_logged_traceback(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    settings: BotSettings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated engine failure")
@@ -190,6 +190,10 @@ async def test_an_unexpected_failure_is_a_short_reply_and_a_logged_traceback(
         reply = await fake.followup_to(iid, TIMEOUT)
         assert reply.body["flags"] == 64 and "something went wrong on my side" in reply.body["content"]
         assert "simulated" not in reply.body["content"], "no internals shown to members"
+        # /ask deferred publicly, so the "thinking" message is settled in public first (Discord
+        # would otherwise show the first follow-up to everyone, whatever its flags).
+        (settled,) = [r for r in fake.requests if r.method == "PATCH" and r.path.endswith("/messages/@original")]
+        assert settled.body["content"] == AFTER_PUBLIC_DEFERRAL and settled.at <= reply.at
     assert [r for r in caplog.records if r.getMessage() == "interaction ask failed" and r.exc_info]
     assert "simulated engine failure" in caplog.text
     assert TOKEN not in caplog.text, "the token never reaches the log"
@@ -284,7 +288,7 @@ async def test_long_question_and_cooldown_get_friendly_replies(fake: FakeDiscord
     assert req.body["data"]["flags"] == 64 and "please wait" in req.body["data"]["content"]
 
 
-async def test_channel_allow_list(settings: Settings) -> None:
+async def test_channel_allow_list(settings: BotSettings) -> None:
     async with running_bot(replace(settings, allowed_channels=frozenset({42}))) as fake:
         for name, options in [("ask", [option("question", "ICBM launch")]), ("source", [option("document", "tass")])]:
             iid = await fake.slash(name, options)
@@ -354,7 +358,7 @@ async def test_sources_and_help(fake: FakeDiscord) -> None:
 
 
 async def test_everything_fits_discord_limits_with_huge_titles_and_paragraphs(
-    settings: Settings, corpus_dir: Path
+    settings: BotSettings, corpus_dir: Path
 ) -> None:
     title = "Joint statement on the comprehensive monitoring of maritime transfers " * 6
     sentence = "The observers recorded ship to ship transfers of refined petroleum near the coast. "
@@ -381,7 +385,7 @@ async def test_everything_fits_discord_limits_with_huge_titles_and_paragraphs(
     # running_bot's exit asserted that Discord accepted every message (no limit broken).
 
 
-async def test_buttons_keep_working_after_a_restart(settings: Settings, corpus_dir: Path) -> None:
+async def test_buttons_keep_working_after_a_restart(settings: BotSettings, corpus_dir: Path) -> None:
     long_id = "statement-with-a-very-long-identifier-" + "x" * 80
     (corpus_dir / "long.txt").write_text(
         f"---\nid: {long_id}\ntitle: Long id\nspeaker: S\nvenue: V\ndate: 2025-03-01\n---\n"
@@ -400,7 +404,7 @@ async def test_buttons_keep_working_after_a_restart(settings: Settings, corpus_d
         assert sent.body["files"][0]["filename"] == f"{long_id}.txt", "anyone may download; ids too long are hashed"
 
 
-async def test_a_button_for_a_removed_document_says_so(settings: Settings, corpus_dir: Path) -> None:
+async def test_a_button_for_a_removed_document_says_so(settings: BotSettings, corpus_dir: Path) -> None:
     async with running_bot(settings) as fake:
         iid = await fake.slash("source", [option("document", "004_98d5f114bee79a04")])
         opened = (await fake.answer_to(iid, TIMEOUT)).message
@@ -437,7 +441,7 @@ class GatedEmbedder(HashingEmbedder):
         return super().encode(texts, progress=progress)
 
 
-async def test_reindex_by_admin_while_questions_keep_being_answered(settings: Settings, corpus_dir: Path) -> None:
+async def test_reindex_by_admin_while_questions_keep_being_answered(settings: BotSettings, corpus_dir: Path) -> None:
     embedder = GatedEmbedder(marker="GATEKEEPER")
     async with running_bot(settings, embedder) as fake:
         (corpus_dir / "new.txt").write_text(
@@ -506,7 +510,7 @@ async def test_gateway_disconnect_is_resumed_and_missed_events_replayed(fake: Fa
     assert sum(r.method == "WS" and r.body["op"] == 2 for r in fake.requests) == 1, "resumed, not re-identified"
 
 
-def test_an_unreachable_discord_is_one_clear_error(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_discord_is_one_clear_error(settings: BotSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")  # nothing listens there
     with pytest.raises(VerbatimError, match="cannot reach Discord") as error:
         run_bot(replace(settings, discord_token=TOKEN))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.app import REQUIRED_PERMISSIONS, SCOPES, invite_url
+from bot.client import REQUIRED_PERMISSIONS, SCOPES, invite_url
 from tests.conftest import ROOT
 
 
@@ -17,7 +17,7 @@ def test_readme_invite_matches_the_permissions_the_bot_uses() -> None:
 
 
 def test_env_example_documents_every_setting() -> None:
-    source = (ROOT / "embeddings" / "settings.py").read_text()
+    source = (ROOT / "embeddings" / "settings.py").read_text() + (ROOT / "bot" / "settings.py").read_text()
     read = set(re.findall(r"""["']((?:DISCORD|VERBATIM)_[A-Z_]+)["']""", source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read and read == documented
@@ -28,7 +28,7 @@ def test_the_bot_is_built_by_a_factory_from_environment_settings() -> None:
 
     import bot
 
-    settings = bot.load_settings(env={"DISCORD_GUILD_ID": "42", "VERBATIM_COOLDOWN_SECONDS": "3"}, dotenv=None)
+    settings = bot.load_bot_settings(env={"DISCORD_GUILD_ID": "42", "VERBATIM_COOLDOWN_SECONDS": "3"}, dotenv=None)
     built = bot.create_bot(settings)
     assert isinstance(built, discord.ext.commands.Bot)
     assert built.allowed_mentions is not None and built.allowed_mentions.to_dict() == {"parse": []}

@@ -32,10 +32,10 @@ from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import Embedder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
 from embeddings.index.store import Index
+from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 500
 DENSE_SENTENCES = 150
 """Nearest sentences taken from the vector index for every question."""
 DENSE_CHUNKS = 40
@@ -143,12 +143,14 @@ class Answer:
         return {"question": self.question, "answered": self.answered, "results": [r.to_json() for r in self.results]}
 
 
-def clean_question(question: str) -> str:
+def clean_question(question: str, max_chars: int = Settings.max_question_chars) -> str:
+    """The question with runs of white space folded, or a BadQuestionError saying what to change:
+    the one check every front end applies."""
     text = " ".join(question.split())
     if not text:
         raise BadQuestionError("the question is empty: ask something like “What did Japan say about the ICBM launch?”")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise BadQuestionError(f"the question is {len(text)} characters long; keep it under {MAX_QUESTION_CHARS}")
+    if len(text) > max_chars:
+        raise BadQuestionError(f"the question is {len(text)} characters long; please keep it under {max_chars}")
     if not any(ch.isalnum() for ch in text):
         raise BadQuestionError("the question has no words in it")
     return text
@@ -233,9 +235,16 @@ class SearchEngine:
     the model and the ranking models."""
 
     def __init__(
-        self, corpus: Corpus, index: Index, embedder: Embedder, tokenizer: Tokenizer, models: Models | None = None
+        self,
+        corpus: Corpus,
+        index: Index,
+        embedder: Embedder,
+        tokenizer: Tokenizer,
+        models: Models | None = None,
+        max_question_chars: int = Settings.max_question_chars,
     ) -> None:
         self.corpus = corpus
+        self.max_question_chars = max_question_chars
         self.index = index
         self.embedder = embedder
         self.tokenizer = tokenizer
@@ -266,7 +275,7 @@ class SearchEngine:
 
     def candidates(self, question: str, filters: Filters | None = None) -> Candidates | Answer:
         """The candidate sentences and their features, or an Answer when there is nothing to rank."""
-        question = clean_question(question)
+        question = clean_question(question, self.max_question_chars)
         filters = filters or Filters()
         allowed = self._allowed_chunks(filters)
         if allowed is not None and not len(allowed):

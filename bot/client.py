@@ -1,0 +1,129 @@
+"""The bot itself: start-up, command sync, the channel allow-list and the shared question cooldown.
+What members can do lives in the extensions under `bot/exts/` (asking, sources, administration).
+
+Everything it sends goes out with ``AllowedMentions.none()`` (set on the client, and again on each
+send).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.engine import EngineHolder
+from bot.replies import NO_MENTIONS, report_error
+from bot.settings import BotSettings
+from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
+
+log = logging.getLogger(__name__)
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,  # answers are embeds
+    attach_files=True,  # the .txt download
+    read_message_history=True,  # Discord requires it to reply to a mention
+)
+SCOPES = ("bot", "applications.commands")
+EXTENSIONS = ("bot.exts.asking", "bot.exts.sources", "bot.exts.admin")
+
+
+def invite_url(application_id: int) -> str:
+    """The link that adds the bot to a server with exactly the permissions it uses."""
+    return discord.utils.oauth_url(application_id, permissions=REQUIRED_PERMISSIONS, scopes=SCOPES)
+
+
+class VerbatimTree(app_commands.CommandTree["VerbatimBot"]):
+    """Applies the channel allow-list to every slash command, not only to questions: `/source`
+    posts a whole document, which the allow-list is there to keep out of other channels."""
+
+    async def interaction_check(self, interaction: discord.Interaction[VerbatimBot], /) -> bool:
+        allowed = interaction.client.settings.allowed_channels
+        if not allowed or interaction.channel_id in allowed or interaction.type is discord.InteractionType.autocomplete:
+            return True
+        where = ", ".join(f"<#{c}>" for c in sorted(allowed))
+        await interaction.response.send_message(
+            f"I only answer in {where}.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+        return False
+
+
+class VerbatimBot(commands.Bot):
+    def __init__(
+        self, settings: BotSettings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: Any
+    ) -> None:
+        intents = discord.Intents.default()  # no privileged message-content intent: mentions carry content
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            tree_cls=VerbatimTree,
+            **options,
+        )
+        self.settings = settings
+        self.holder = EngineHolder(settings.core, embedder or SentenceTransformerEmbedder())
+        self.question_cooldown: commands.CooldownMapping[int] = commands.CooldownMapping(
+            commands.Cooldown(1, settings.cooldown_seconds), lambda user_id: user_id
+        )
+        """One question per member per period, shared by /ask and mentions."""
+        self.sync_only = sync_only
+        """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
+
+    def retry_after(self, user_id: int) -> float:
+        """Seconds this member must still wait, or 0 (and the question counted)."""
+        bucket = self.question_cooldown.get_bucket(user_id)
+        return (bucket.update_rate_limit() or 0.0) if bucket is not None else 0.0
+
+    async def setup_hook(self) -> None:
+        for name in EXTENSIONS:
+            await self.load_extension(name)
+        self.tree.error(self.on_app_command_error)
+        if self.sync_only:
+            return
+        # The model loads while the gateway connects, so the first question is answered at once.
+        await self.holder.warm_up()
+        invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
+        log.info("invite link: %s", invite)
+        if self.settings.guild_id:
+            guild = discord.Object(id=self.settings.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                log.error(
+                    "cannot register slash commands in server %s (DISCORD_GUILD_ID): the bot is not in it, "
+                    "or was invited without the applications.commands scope. Invite it with %s",
+                    self.settings.guild_id,
+                    invite,
+                )
+            else:
+                log.info("slash commands synced to server %s", self.settings.guild_id)
+        else:
+            log.warning(
+                "DISCORD_GUILD_ID is not set: slash commands appear only after `verbatim sync` registers them "
+                "globally; mentions work now"
+            )
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: a mention is a question, answered by the asking extension's listener."""
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s, in %d server(s)", self.user, len(self.guilds))
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[VerbatimBot], error: app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+
+def create_bot(
+    settings: BotSettings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: Any
+) -> VerbatimBot:
+    """The bot, ready for ``start(token)``; tests pass a fake embedder and small timeouts, and
+    ``options`` go to discord.py's ``Bot``."""
+    return VerbatimBot(settings, embedder, sync_only=sync_only, **options)

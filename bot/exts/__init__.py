@@ -1,0 +1,1 @@
+"""What members can do, one extension per feature: asking, sources, administration."""
