@@ -1,5 +1,5 @@
-"""What the bot says, as plain data: escaped, bolded, cut to Discord's limits. No discord import,
-so every rule here is tested without a client.
+"""What the bot says, as plain data: escaped, bolded, cut to Discord's limits. Only discord.py's
+text utilities are used, so every rule here is tested without a client.
 
 Limits: message content 2,000 characters; embed title 256, description 4,096, field value 1,024,
 footer 2,048, 6,000 in all and 10 embeds per message.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from discord.utils import escape_markdown, escape_mentions
 
 from embeddings.answer.render import decline_lines, quote_lines
 from embeddings.answer.search import Answer, Result
@@ -23,14 +25,16 @@ EMBED_TOTAL_LIMIT = 6000
 PAGE_CHARS = 3500
 """Text per `/source` page: under the description limit with room for paragraph labels."""
 
-_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
+_BLOCK_MARKUP = re.compile(r"^(\s*(?:\d+)?)([#>\-+]|(?<=\d)[.)])(?=\s)", re.MULTILINE)
+"""Headings, quotes and list items at the start of a line, which escape_markdown leaves alone."""
 
 
 def escape(text: str) -> str:
-    """Statement text is shown as text: markdown characters are escaped and mentions defused
-    (with allowed_mentions empty they would not ping, but they must not render as pings either)."""
-    text = _MARKDOWN.sub(r"\\\1", text)
-    return text.replace("@", "@\u200b")
+    """Statement text is shown as text: markdown is escaped (discord.py's escape_markdown for inline
+    markup, links included, and the line-start markers it leaves: "# ", "- ", "1. ") and mentions are
+    defused (with allowed_mentions empty they would not ping, but they must not render as pings)."""
+    text = escape_markdown(text, ignore_links=False)
+    return escape_mentions(_BLOCK_MARKUP.sub(r"\1\\\2", text))
 
 
 def clip(text: str, limit: int) -> str:
@@ -70,7 +74,7 @@ def quote_markdown(result: Result, limit: int = DESCRIPTION_LIMIT - 10) -> str:
 def answer_embeds(answer: Answer) -> list[EmbedData]:
     embeds = []
     for n, r in enumerate(answer.results[:3], 1):
-        first = r.paragraph if isinstance(r.paragraph, int) else r.paragraph[0]
+        first = r.paragraph.first
         embeds.append(
             EmbedData(
                 title=clip(f"{n}. {r.title}", TITLE_LIMIT),

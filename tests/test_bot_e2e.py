@@ -253,7 +253,7 @@ async def test_mention_gets_a_reply_without_the_content_intent(fake: FakeDiscord
 
 
 async def test_echoed_question_cannot_ping_or_break_markdown(fake: FakeDiscord) -> None:
-    body = await ask(fake, "@everyone **sanctions** `DPRK` <@123>")
+    body = await ask(fake, "@everyone **sanctions** `DPRK` <@123456789012345678>")
     content = str(body["content"])
     assert "@everyone" not in content and "@\u200beveryone" in content
     assert "\\*\\*sanctions\\*\\*" in content and "\\`DPRK\\`" in content

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from embeddings.answer.search import Filters, SearchEngine
+from embeddings.answer.search import Decline, Filters, SearchEngine
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.keywords import Aliases, Tokenizer, load_aliases
 from tests.conftest import CORPUS
@@ -38,7 +38,7 @@ def test_filters_restrict_results(fake_engine: SearchEngine) -> None:
 
 def test_filter_matching_nothing_declines(fake_engine: SearchEngine) -> None:
     answer = fake_engine.search("Russia", filters=Filters(since=dt.date(2030, 1, 1)))
-    assert not answer.answered and answer.note == "no document matches those filters"
+    assert not answer.answered and answer.reason is Decline.NO_MATCHING_DOCUMENTS
 
 
 def test_results_are_diverse(fake_engine: SearchEngine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from embeddings.corpus.chunking import ParagraphSpan
 from embeddings.corpus.documents import Document
 
 
@@ -11,13 +12,7 @@ def format_date(date: dt.date) -> str:
     return f"{date.day} {date.strftime('%B')} {date.year}"
 
 
-def paragraph_label(paragraph: int | list[int]) -> str:
-    if isinstance(paragraph, int):
-        return f"para. {paragraph}"
-    return f"paras. {paragraph[0]}–{paragraph[1]}"
-
-
-def citation(doc: Document, paragraph: int | list[int]) -> str:
+def citation(doc: Document, paragraph: ParagraphSpan) -> str:
     """Title, speaker, venue, date, symbol and paragraph: enough to find the words in the original.
 
     A press report names its publisher as the speaker field, so a reader can weigh the source.
@@ -25,5 +20,5 @@ def citation(doc: Document, paragraph: int | list[int]) -> str:
     parts = [doc.title, doc.speaker, doc.venue, format_date(doc.date)]
     if doc.symbol:
         parts.append(doc.symbol)
-    parts.append(paragraph_label(paragraph))
+    parts.append(paragraph.label())
     return ", ".join(parts)

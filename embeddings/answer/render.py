@@ -5,8 +5,7 @@ from __future__ import annotations
 import itertools
 import textwrap
 
-from embeddings.answer.citations import paragraph_label
-from embeddings.answer.search import Answer, Result
+from embeddings.answer.search import Answer, Decline, Result
 from embeddings.corpus.chunking import Paragraph
 from embeddings.corpus.documents import Corpus, Document
 
@@ -60,7 +59,7 @@ def suggestions(corpus: Corpus, answer: Answer | None = None, limit: int = 5) ->
     paragraph, never quoted, since they do not answer it), else the newest documents."""
     if answer is not None and answer.nearest:
         return [
-            f"{r.title} ({corpus.documents[r.doc_id].date.isoformat()}), {paragraph_label(r.paragraph)}"
+            f"{r.title} ({corpus.documents[r.doc_id].date.isoformat()}), {r.paragraph.label()}"
             for r in answer.nearest[:limit]
         ]
     docs = sorted(corpus.documents.values(), key=lambda d: d.date, reverse=True)
@@ -69,7 +68,7 @@ def suggestions(corpus: Corpus, answer: Answer | None = None, limit: int = 5) ->
 
 def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
     """Why nothing is quoted, and where the corpus comes nearest: the same words in every front end."""
-    if answer.note == "no document matches those filters":
+    if answer.reason is Decline.NO_MATCHING_DOCUMENTS:
         return ["No document matches those filters."]
     lines = ["Nothing in the corpus answers this."]
     if answer.nearest:

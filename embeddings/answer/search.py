@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
+import enum
 import logging
 import math
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from embeddings.answer.headers import DocumentMatch, MetadataIndex, QuestionTerm
 from embeddings.answer.question import QuestionInfo, has_date, has_quantity, name_phrases, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import RANK_FEATURES, Models, coverage, shipped_models
-from embeddings.corpus.chunking import Paragraph, is_heading, paragraphs
+from embeddings.corpus.chunking import Paragraph, ParagraphSpan, is_heading, paragraphs
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import Embedder
@@ -106,7 +107,7 @@ class Result:
     doc_id: str
     title: str
     citation: str
-    paragraph: int | list[int]
+    paragraph: ParagraphSpan
     quote: str
     highlight: tuple[int, int]
     start: int
@@ -118,7 +119,7 @@ class Result:
             "doc_id": self.doc_id,
             "title": self.title,
             "citation": self.citation,
-            "paragraph": self.paragraph,
+            "paragraph": self.paragraph.to_json(),
             "quote": self.quote,
             "highlight": list(self.highlight),
             "start": self.start,
@@ -127,12 +128,20 @@ class Result:
         }
 
 
+class Decline(enum.Enum):
+    """Why nothing is quoted; the value is what a reader is told."""
+
+    NO_MATCHING_DOCUMENTS = "no document matches those filters"
+    EMPTY_CORPUS = "the corpus is empty"
+    NOTHING_ANSWERS = "nothing in the corpus answers this"
+
+
 @dataclass
 class Answer:
     question: str
     answered: bool
     results: list[Result] = field(default_factory=list)
-    note: str = ""
+    reason: Decline | None = None
     """Why nothing is quoted, when nothing is."""
     nearest: list[Result] = field(default_factory=list)
     """When declining: the passages nearest the question, to say what the corpus does cover."""
@@ -279,9 +288,9 @@ class SearchEngine:
         filters = filters or Filters()
         allowed = self._allowed_chunks(filters)
         if allowed is not None and not len(allowed):
-            return Answer(question, False, note="no document matches those filters")
+            return Answer(question, False, reason=Decline.NO_MATCHING_DOCUMENTS)
         if not self.index.chunks:
-            return Answer(question, False, note="the corpus is empty")
+            return Answer(question, False, reason=Decline.EMPTY_CORPUS)
         qvec = self.embedder.encode([question])[0]
         return self._collect(question, qvec, allowed)
 
@@ -289,7 +298,7 @@ class SearchEngine:
         """Rank, decide, quote: the part of answering that cross-validation repeats with other models."""
         models = models or self.models
         if not len(cands):
-            return Answer(cands.question, False, note="nothing in the corpus answers this")
+            return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS)
         scores = models.ranker.decision(cands.features)
         answered, margin = models.answers(answer_features(cands, scores))
         order = np.argsort(-scores, kind="stable")
@@ -297,7 +306,7 @@ class SearchEngine:
             # Point to the nearest passages only when the question shares words with the corpus: for
             # a question about something else entirely, "nearest" would mean nothing.
             nearest = self._pick(cands, scores, order, 2, heading_ok=False) if cands.unknown_words < 1.0 else []
-            return Answer(cands.question, False, note="nothing in the corpus answers this", nearest=nearest)
+            return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest)
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
         return Answer(cands.question, True, results, confidence=margin)
 
@@ -542,20 +551,17 @@ class SearchEngine:
         """Best candidates, one per paragraph; headings only for questions about the document."""
         col_heading = RANK_FEATURES.index("heading")
         results: list[Result] = []
-        taken: list[tuple[str, int, int]] = []
+        taken: list[tuple[str, ParagraphSpan]] = []
         for i in order:
             if len(results) >= k:
                 break
             if not heading_ok and cands.features[i, col_heading] > 0:
                 continue
             result = self._result(cands, int(i), float(scores[i]))
-            first, last = (
-                (result.paragraph, result.paragraph) if isinstance(result.paragraph, int) else result.paragraph
-            )
-            if any(d == result.doc_id and not (last < a or first > b) for d, a, b in taken):
+            if any(d == result.doc_id and result.paragraph.overlaps(span) for d, span in taken):
                 continue
             results.append(result)
-            taken.append((result.doc_id, first, last))
+            taken.append((result.doc_id, result.paragraph))
         return results
 
     def _result(self, cands: Candidates, i: int, score: float) -> Result:
@@ -590,12 +596,12 @@ class SearchEngine:
             score=score,
         )
 
-    def _paragraphs_of(self, doc: Document, start: int, end: int) -> int | list[int]:
+    def _paragraphs_of(self, doc: Document, start: int, end: int) -> ParagraphSpan:
         """The paragraph numbers the quote itself spans (a chunk may span more than the quote)."""
         numbers = [p.number for p in self.paragraphs(doc.doc_id) if p.start < end and p.end > start]
         if not numbers:
             raise ValueError(f"quote {start}:{end} lies in no paragraph of {doc.doc_id}")
-        return numbers[0] if len(numbers) == 1 else [numbers[0], numbers[-1]]
+        return ParagraphSpan.of(numbers)
 
     def _allowed_chunks(self, filters: Filters) -> np.ndarray | None:
         if not filters.active():

@@ -44,6 +44,31 @@ class Paragraph:
 
 
 @dataclass(frozen=True)
+class ParagraphSpan:
+    """Paragraph numbers a passage covers, as a reader cites them: one paragraph, or a range."""
+
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, numbers: Sequence[int]) -> ParagraphSpan:
+        return cls(min(numbers), max(numbers))
+
+    def overlaps(self, other: ParagraphSpan) -> bool:
+        return not (self.last < other.first or self.first > other.last)
+
+    def label(self) -> str:
+        return f"para. {self.first}" if self.first == self.last else f"paras. {self.first}–{self.last}"
+
+    def to_json(self) -> int | list[int]:
+        """A number for one paragraph, ``[first, last]`` for a range (the JSON format of results)."""
+        return self.first if self.first == self.last else [self.first, self.last]
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A retrievable unit: a span of whole sentences from one to a few consecutive paragraphs."""
 
@@ -55,10 +80,8 @@ class Chunk:
     """Quotable sentences (absolute offsets), ceremony excluded."""
 
     @property
-    def paragraph(self) -> int | list[int]:
-        if self.first_paragraph == self.last_paragraph:
-            return self.first_paragraph
-        return [self.first_paragraph, self.last_paragraph]
+    def paragraph(self) -> ParagraphSpan:
+        return ParagraphSpan(self.first_paragraph, self.last_paragraph)
 
 
 @cache

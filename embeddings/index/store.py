@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.corpus.chunking import CHUNKER_VERSION, chunk_document
+from embeddings.corpus.chunking import CHUNKER_VERSION, ParagraphSpan, chunk_document
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import IndexStateError, StaleIndexError
 from embeddings.index.embedder import Embedder
@@ -73,10 +73,8 @@ class ChunkRecord:
     sentence_count: int
 
     @property
-    def paragraph(self) -> int | list[int]:
-        if self.first_paragraph == self.last_paragraph:
-            return self.first_paragraph
-        return [self.first_paragraph, self.last_paragraph]
+    def paragraph(self) -> ParagraphSpan:
+        return ParagraphSpan(self.first_paragraph, self.last_paragraph)
 
     @property
     def sentence_ids(self) -> range:

@@ -273,7 +273,8 @@ def explain(engine: SearchEngine, outcome: Outcome, evidence: Sequence[Evidence]
         if outcome.rank:
             lines.append(f"    evidence shown at rank {outcome.rank}")
     else:
-        lines.append(f"    declined ({outcome.answer.note or 'no reason'})")
+        reason = outcome.answer.reason.value if outcome.answer.reason else "no reason"
+        lines.append(f"    declined ({reason})")
     for ev in evidence[:2]:
         where = f"candidate rank {ev.candidate_rank}" if ev.candidate_rank else "not a candidate"
         lines.append(f"    evidence: {ev.doc_id} para {ev.paragraph} ({where}{', heading' if ev.heading else ''})")
