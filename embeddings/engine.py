@@ -57,7 +57,7 @@ def open_engine(
     except IndexStateError as exc:
         if not auto_update:
             raise
-        on_notice(f"{exc.args[0].split(': run `')[0]}; updating the index now")
+        on_notice(f"{exc.reason}; updating the index now")
         report = update_index(index_dir, corpus, embedder, progress=progress)
         on_notice(report.summary())
         index = load_index(index_dir)

@@ -16,7 +16,12 @@ class CorpusError(VerbatimError):
 
 
 class IndexStateError(VerbatimError):
-    """The on-disk index is missing, broken or built for something else."""
+    """The on-disk index is missing, broken or built for something else. `reason` says what is
+    wrong; the message adds what to do about it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}: run `verbatim index`")
+        self.reason = reason
 
 
 class StaleIndexError(IndexStateError):

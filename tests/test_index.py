@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from embeddings.index import store as index_module
 from embeddings.index.embedder import HashingEmbedder
 from embeddings.index.store import ensure_fresh, load_index, update_index
 
+TIMEOUT = 20.0
 NEW_DOC = "---\ntitle: New statement\nspeaker: Delegation of Nowhere\nvenue: Nowhere\ndate: 2025-02-03\n---\n"
 NEW_DOC += "The delegation welcomes the adoption of resolution 9999 on maritime monitoring of tankers.\n"
 
@@ -26,10 +31,10 @@ def test_manifest_records_what_the_index_was_built_from(corpus_dir: Path, tmp_pa
     assert report.documents == 5 and report.embedded == report.chunks + report.sentences - report.reused
     idx = load_index(tmp_path / "ix")
     m = idx.manifest
-    assert m["model"]["fingerprint"] == emb.fingerprint() and m["model"]["dim"] == emb.dim
-    assert m["chunker"] and m["built_at"]
-    assert set(m["documents"]) == set(load_corpus(corpus_dir).documents)
-    assert set(m["files"]) >= {"chunks.json", "chunk_vectors.npy", "sentence_vectors.npy"}
+    assert m.model.fingerprint == emb.fingerprint() and m.model.dim == emb.dim
+    assert m.chunker and m.built_at
+    assert set(m.documents) == set(load_corpus(corpus_dir).documents)
+    assert set(m.files) >= {"chunks.json", "chunk_vectors.npy", "sentence_vectors.npy"}
 
 
 def test_nothing_changed_means_nothing_embedded(corpus_dir: Path, tmp_path: Path) -> None:
@@ -85,7 +90,7 @@ def test_damaged_file_is_detected_never_used(corpus_dir: Path, tmp_path: Path) -
     notices: list[str] = []
     engine = open_engine(corpus_dir, tmp_path / "ix", HashingEmbedder(), on_notice=notices.append)
     assert any("checksum" in n for n in notices)
-    assert engine.search("sanctions on North Korea").answered in (True, False)
+    assert engine.search("Hokkaido ICBM launch").results, "the repaired index answers"
     load_index(tmp_path / "ix")
 
 
@@ -93,7 +98,7 @@ def test_crash_mid_build_leaves_the_old_index_in_use(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _build(corpus_dir, tmp_path / "ix", HashingEmbedder())
-    before = load_index(tmp_path / "ix").manifest["built_at"], (tmp_path / "ix" / "CURRENT").read_text()
+    before = load_index(tmp_path / "ix").manifest.built_at, (tmp_path / "ix" / "CURRENT").read_text()
     (corpus_dir / "new.txt").write_text(NEW_DOC)
 
     def explode(*args: object, **kwargs: object) -> None:
@@ -104,7 +109,7 @@ def test_crash_mid_build_leaves_the_old_index_in_use(
         _build(corpus_dir, tmp_path / "ix", HashingEmbedder())
     monkeypatch.undo()
     after = load_index(tmp_path / "ix")
-    assert (after.manifest["built_at"], (tmp_path / "ix" / "CURRENT").read_text()) == before
+    assert (after.manifest.built_at, (tmp_path / "ix" / "CURRENT").read_text()) == before
     assert "new" not in after.doc_chunks
     assert not list((tmp_path / "ix").glob(".build-*"))
 
@@ -133,3 +138,80 @@ def test_hnsw_index_agrees_with_exact_search(corpus_dir: Path, tmp_path: Path) -
     exact = np.argsort(-(idx.chunk_vectors @ q))[:5]
     assert ids[0] == exact[0] == 3
     assert len(set(ids) & set(exact)) >= 4
+
+
+def _manifest(index_dir: Path) -> Path:
+    return next(index_dir.glob("build-*/manifest.json"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda m: "[]", "manifest"),
+        (lambda m: json.dumps({k: v for k, v in json.loads(m).items() if k != "model"}), "manifest"),
+        (lambda m: json.dumps({**json.loads(m), "documents": {"x": 3}}), "manifest"),
+        (lambda m: json.dumps({k: v for k, v in json.loads(m).items() if k != "files"}), "manifest"),
+        (lambda m: m.replace('"built_at": "', '"built_at": "1'), "checksum"),
+        (lambda m: m[: len(m) // 2], "manifest"),
+    ],
+    ids=["not-an-object", "no-model", "bad-documents", "no-files-map", "edited", "truncated"],
+)
+def test_any_damage_to_the_manifest_is_detected_and_repaired(
+    corpus_dir: Path, tmp_path: Path, damage: Callable[[str], str], reason: str
+) -> None:
+    index_dir = tmp_path / "ix"
+    _build(corpus_dir, index_dir, HashingEmbedder())
+    manifest = _manifest(index_dir)
+    manifest.write_text(damage(manifest.read_text()))
+    with pytest.raises(IndexStateError, match=reason):
+        load_index(index_dir)
+    report = _build(corpus_dir, index_dir, HashingEmbedder())
+    assert report.rebuilt_from_scratch and report.chunks > 0
+    assert load_index(index_dir).chunks, "the next build repairs it"
+
+
+@pytest.mark.parametrize("name", ["chunks.json", "CURRENT"])
+def test_damage_to_other_index_files_is_repaired_on_first_question(corpus_dir: Path, tmp_path: Path, name: str) -> None:
+    index_dir = tmp_path / "ix"
+    _build(corpus_dir, index_dir, HashingEmbedder())
+    target = index_dir / "CURRENT" if name == "CURRENT" else next(index_dir.glob(f"build-*/{name}"))
+    target.write_text('{"chunks": [["x", 1]]}' if name != "CURRENT" else "../../etc\n")
+    with pytest.raises(IndexStateError):
+        load_index(index_dir)
+    notices: list[str] = []
+    engine = open_engine(corpus_dir, index_dir, HashingEmbedder(), on_notice=notices.append)
+    assert notices and engine.search("Hokkaido ICBM launch").results
+
+
+def test_one_build_at_a_time_across_processes(corpus_dir: Path, tmp_path: Path) -> None:
+    """A second build (another terminal, or the CLI during /reindex) waits for the first, says who
+    holds the index, and both leave a correct index."""
+    index_dir = tmp_path / "ix"
+    _build(corpus_dir, index_dir, HashingEmbedder())
+    (corpus_dir / "new.txt").write_text(NEW_DOC)
+    started, release = threading.Event(), threading.Event()
+
+    class Gated(HashingEmbedder):
+        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+            started.set()
+            assert release.wait(TIMEOUT)
+            return super().encode(texts)
+
+    first = threading.Thread(target=_build, args=(corpus_dir, index_dir, Gated()))
+    first.start()
+    assert started.wait(TIMEOUT)
+    waits: list[str] = []
+    second = threading.Thread(
+        target=lambda: update_index(index_dir, load_corpus(corpus_dir), HashingEmbedder(), on_wait=waits.append)
+    )
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second build waits while the first holds the lock"
+    assert waits and f"pid {os.getpid()}" in waits[0]
+    release.set()
+    first.join(TIMEOUT)
+    second.join(TIMEOUT)
+    assert not first.is_alive() and not second.is_alive()
+    index = load_index(index_dir)
+    assert "new" in index.doc_chunks
+    assert not list(index_dir.glob(".build-*")), "no working folder left behind"

@@ -17,15 +17,20 @@ seen; when no document changed the model is not even loaded.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
+import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,13 +45,18 @@ from embeddings.index.vectors import HNSW_THRESHOLD, VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.json"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 CHUNK_FAISS = "chunks.faiss"
+LOCK_FILE = ".lock"
+BUILD_LOCK_TIMEOUT = 3600.0
+"""How long a build waits for another one before it gives up (an hour: a large corpus takes long)."""
+LOCK_POLL_SECONDS = 0.2
+BUILD_NAME = re.compile(r"build-\d{8}T\d{6}-[0-9a-f]{6}")
 SENTENCE_FAISS = "sentences.faiss"
 
 
@@ -117,13 +127,97 @@ class UpdateReport:
         return "; ".join(parts) + f" ({self.seconds:.1f} s)"
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    fingerprint: str
+    dim: int
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a build was made from, and a checksum of each of its files; parsed and checked in
+    `from_json` only, so no other code meets a manifest of the wrong shape."""
+
+    model: ModelInfo
+    chunker: str
+    built_at: str
+    documents: dict[str, str]
+    """Document id to content hash."""
+    paths: dict[str, str]
+    """Document id to its file, relative to the corpus folder."""
+    vector_kind: str
+    files: dict[str, str]
+    """File name to sha256, every file of the build but the manifest (whose own checksum is in CURRENT)."""
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "model": {
+                "name": self.model.name,
+                "fingerprint": self.model.fingerprint,
+                "dim": self.model.dim,
+                "max_tokens": self.model.max_tokens,
+            },
+            "chunker": self.chunker,
+            "built_at": self.built_at,
+            "documents": {d: {"hash": h, "path": self.paths.get(d, "")} for d, h in self.documents.items()},
+            "vector_index": {"kind": self.vector_kind},
+            "files": self.files,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Manifest:
+        if not isinstance(data, dict):
+            raise IndexStateError("the index manifest is not a JSON object")
+        fmt = data.get("format")
+        if fmt != FORMAT_VERSION:
+            raise StaleIndexError(f"index format {fmt} is not {FORMAT_VERSION}")
+        try:
+            model = data["model"]
+            documents = data["documents"]
+            files = data["files"]
+            if not (isinstance(model, dict) and isinstance(documents, dict) and isinstance(files, dict)):
+                raise TypeError("model, documents and files must be objects")
+            if not files or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+                raise TypeError("files must map each file to its checksum")
+            entries = {str(d): (str(e["hash"]), str(e.get("path", ""))) for d, e in documents.items()}
+            kind = str(data["vector_index"]["kind"])
+            if kind not in ("flat", "hnsw"):
+                raise ValueError(f"unknown vector index kind {kind!r}")
+            return cls(
+                model=ModelInfo(
+                    str(model["name"]), str(model["fingerprint"]), int(model["dim"]), int(model["max_tokens"])
+                ),
+                chunker=str(data["chunker"]),
+                built_at=str(data["built_at"]),
+                documents={d: h for d, (h, _) in entries.items()},
+                paths={d: p for d, (_, p) in entries.items()},
+                vector_kind=kind,
+                files=dict(files),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IndexStateError(f"the index manifest is damaged ({exc.__class__.__name__}: {exc})") from None
+
+    def incompatibility(self, embedder: Embedder) -> str:
+        """Why nothing of this build can be reused with this model and chunker ("" if it can): the
+        one place that decides it, for loading and for updating alike."""
+        if self.model.fingerprint != embedder.fingerprint() or self.model.dim != embedder.dim:
+            return f"it was built with another model ({self.model.name})"
+        if self.chunker != CHUNKER_VERSION:
+            return f"it was built by chunker {self.chunker}, not {CHUNKER_VERSION}"
+        return ""
+
+
 class Index:
     """A verified, loaded build: chunk records, sentence spans, vectors and FAISS indexes."""
 
     def __init__(
         self,
         folder: Path,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         chunks: list[ChunkRecord],
         sentences: np.ndarray,
         sentence_keys: list[str],
@@ -144,7 +238,7 @@ class Index:
         for i, rec in enumerate(chunks):
             self.sentence_chunk[rec.sentence_start : rec.sentence_start + rec.sentence_count] = i
             self.doc_chunks.setdefault(rec.doc_id, []).append(i)
-        kind = manifest["vector_index"]["kind"]
+        kind = manifest.vector_kind
         if kind == "hnsw":
             self.chunk_index = VectorIndex.load(folder / CHUNK_FAISS, kind)
             self.sentence_index = VectorIndex.load(folder / SENTENCE_FAISS, kind)
@@ -153,76 +247,121 @@ class Index:
             self.sentence_index = VectorIndex.build(sentence_vectors, kind)
 
     def document_hashes(self) -> dict[str, str]:
-        return {doc_id: info["hash"] for doc_id, info in self.manifest["documents"].items()}
+        return dict(self.manifest.documents)
 
 
-def _live_folder(index_dir: Path) -> Path:
+def _live_build(index_dir: Path) -> tuple[Path, str]:
+    """The live build folder and the checksum its manifest must have, from CURRENT."""
     pointer = index_dir / CURRENT
     if not pointer.exists():
-        raise IndexStateError(f"no index in {index_dir} yet: run `verbatim index`")
-    name = pointer.read_text(encoding="utf-8").strip()
-    if not name or "/" in name or name.startswith("."):
-        raise IndexStateError(f"{pointer} is damaged (names {name!r}): run `verbatim index`")
+        raise IndexStateError(f"no index in {index_dir} yet")
+    try:
+        lines = pointer.read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexStateError(f"{pointer} is unreadable ({exc})") from None
+    name, digest = [*lines, "", ""][:2]
+    if not BUILD_NAME.fullmatch(name) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise IndexStateError(f"{pointer} is damaged (it should name a build and its manifest's checksum)")
     folder = index_dir / name
     if not folder.is_dir():
-        raise IndexStateError(f"{pointer} names {name}, which is missing: run `verbatim index`")
-    return folder
+        raise IndexStateError(f"{pointer} names {name}, which is missing")
+    return folder, digest
 
 
 def load_index(index_dir: Path, verify: bool = True) -> Index:
-    """Load the live build, checking every file against the manifest; raise if anything is off."""
-    folder = _live_folder(index_dir)
+    """Load the live build, checking the manifest against CURRENT and every file against the
+    manifest; raise IndexStateError naming the first thing that is off."""
+    folder, digest = _live_build(index_dir)
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexStateError(f"index manifest in {folder} is unreadable ({exc}): run `verbatim index`") from exc
-    if manifest.get("format") != FORMAT_VERSION:
-        raise StaleIndexError(f"index format {manifest.get('format')} is not {FORMAT_VERSION}: run `verbatim index`")
+        raw = (folder / MANIFEST).read_bytes()
+    except OSError as exc:
+        raise IndexStateError(f"the index manifest in {folder} is unreadable ({exc.strerror or exc})") from None
+    if hashlib.sha256(raw).hexdigest() != digest:
+        try:
+            Manifest.from_json(json.loads(raw))
+        except (ValueError, UnicodeDecodeError):
+            raise IndexStateError(f"the index manifest in {folder} is not valid JSON") from None
+        raise IndexStateError("the index manifest does not match its checksum (damaged or edited)")
+    try:
+        manifest = Manifest.from_json(json.loads(raw))
+    except (ValueError, UnicodeDecodeError):
+        raise IndexStateError(f"the index manifest in {folder} is not valid JSON") from None
     if verify:
-        for name, expected in manifest.get("files", {}).items():
+        for name, expected in manifest.files.items():
             path = folder / name
-            if not path.exists():
-                raise IndexStateError(f"index file {name} is missing: run `verbatim index`")
+            if not path.is_file():
+                raise IndexStateError(f"index file {name} is missing")
             if _file_sha256(path) != expected:
-                raise IndexStateError(f"index file {name} does not match its checksum (damaged): run `verbatim index`")
+                raise IndexStateError(f"index file {name} does not match its checksum (damaged)")
+    rows = _read_rows(folder / CHUNKS)
     try:
-        data = json.loads((folder / CHUNKS).read_text(encoding="utf-8"))
-        chunks = [ChunkRecord(*row) for row in data["chunks"]]
-        sentences = np.asarray(data["sentences"], dtype=np.int64).reshape(-1, 2)
         chunk_vectors = np.load(folder / CHUNK_VECTORS, mmap_mode="r")
         sentence_vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexStateError(f"index in {folder} is unreadable ({exc}): run `verbatim index`") from exc
-    dim = manifest["model"]["dim"]
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"index vectors in {folder} are unreadable ({exc})") from None
+    dim = manifest.model.dim
     problems = []
-    if chunk_vectors.shape != (len(chunks), dim):
-        problems.append(f"{len(chunks)} chunks but chunk vectors of shape {chunk_vectors.shape}")
-    if sentence_vectors.shape != (len(sentences), dim):
-        problems.append(f"{len(sentences)} sentences but sentence vectors of shape {sentence_vectors.shape}")
-    if len(data["chunk_keys"]) != len(chunks) or len(data["sentence_keys"]) != len(sentences):
-        problems.append("text keys do not match the chunks")
+    if chunk_vectors.shape != (len(rows.chunks), dim):
+        problems.append(f"{len(rows.chunks)} chunks but chunk vectors of shape {chunk_vectors.shape}")
+    if sentence_vectors.shape != (len(rows.sentences), dim):
+        problems.append(f"{len(rows.sentences)} sentences but sentence vectors of shape {sentence_vectors.shape}")
     if problems:
-        raise IndexStateError(f"index in {folder} is inconsistent: {'; '.join(problems)}: run `verbatim index`")
+        raise IndexStateError(f"index in {folder} is inconsistent: {'; '.join(problems)}")
     return Index(
         folder,
         manifest,
-        chunks,
-        sentences,
-        data["sentence_keys"],
-        data["chunk_keys"],
+        rows.chunks,
+        rows.sentences,
+        rows.sentence_keys,
+        rows.chunk_keys,
         np.asarray(chunk_vectors),
         np.asarray(sentence_vectors),
     )
 
 
+@dataclass(frozen=True)
+class Rows:
+    """The contents of chunks.json, parsed and checked in one place."""
+
+    chunks: list[ChunkRecord]
+    sentences: np.ndarray
+    chunk_keys: list[str]
+    sentence_keys: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunks": [
+                [c.doc_id, c.start, c.end, c.first_paragraph, c.last_paragraph, c.sentence_start, c.sentence_count]
+                for c in self.chunks
+            ],
+            "sentences": self.sentences.tolist(),
+            "chunk_keys": self.chunk_keys,
+            "sentence_keys": self.sentence_keys,
+        }
+
+
+def _read_rows(path: Path) -> Rows:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        chunks = [
+            ChunkRecord(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
+            for r in data["chunks"]
+        ]
+        sentences = np.asarray(data["sentences"], dtype=np.int64).reshape(-1, 2)
+        chunk_keys = [str(k) for k in data["chunk_keys"]]
+        sentence_keys = [str(k) for k in data["sentence_keys"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise IndexStateError(f"{path.name} in {path.parent} is unreadable ({exc.__class__.__name__}: {exc})") from None
+    if len(chunk_keys) != len(chunks) or len(sentence_keys) != len(sentences):
+        raise IndexStateError(f"{path.name} in {path.parent} is inconsistent: text keys do not match the rows")
+    if any(not 0 <= c.sentence_start <= c.sentence_start + c.sentence_count <= len(sentences) for c in chunks):
+        raise IndexStateError(f"{path.name} in {path.parent} is inconsistent: a chunk points past the sentences")
+    return Rows(chunks, sentences, chunk_keys, sentence_keys)
+
+
 def staleness(index: Index, corpus: Corpus, embedder: Embedder) -> list[str]:
     """Reasons the index no longer describes this corpus with this model; empty when it does."""
-    reasons = []
-    model = index.manifest["model"]
-    if model["fingerprint"] != embedder.fingerprint() or model["dim"] != embedder.dim:
-        reasons.append(f"it was built with another model ({model['name']})")
-    if index.manifest["chunker"] != CHUNKER_VERSION:
-        reasons.append(f"it was built by chunker {index.manifest['chunker']}, not {CHUNKER_VERSION}")
+    reasons = [r for r in [index.manifest.incompatibility(embedder)] if r]
     added, changed, removed = _diff(index.document_hashes(), corpus.documents.values())
     for label, ids in (("added", added), ("changed", changed), ("removed", removed)):
         if ids:
@@ -241,31 +380,44 @@ def _diff(old: dict[str, str], documents: Iterable[Document]) -> tuple[list[str]
 def ensure_fresh(index: Index, corpus: Corpus, embedder: Embedder) -> None:
     reasons = staleness(index, corpus, embedder)
     if reasons:
-        raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + ": run `verbatim index`")
+        raise StaleIndexError("the index is out of date: " + "; ".join(reasons))
 
 
 def update_index(
-    index_dir: Path, corpus: Corpus, embedder: Embedder, *, progress: bool = False, vector_kind: str | None = None
+    index_dir: Path,
+    corpus: Corpus,
+    embedder: Embedder,
+    *,
+    progress: bool = False,
+    vector_kind: str | None = None,
+    on_wait: Callable[[str], None] = log.warning,
 ) -> UpdateReport:
-    """Bring the index in line with the corpus, embedding only text it has not embedded before."""
+    """Bring the index in line with the corpus, embedding only text it has not embedded before.
+
+    One build at a time, across processes: a second build (another terminal, or the command line
+    during a `/reindex`) waits for the first, told who holds the index, then updates from its result.
+    """
+    with build_lock(index_dir, on_wait):
+        return _update(index_dir, corpus, embedder, progress=progress, vector_kind=vector_kind)
+
+
+def _update(
+    index_dir: Path, corpus: Corpus, embedder: Embedder, *, progress: bool, vector_kind: str | None
+) -> UpdateReport:
     started = time.perf_counter()
     report = UpdateReport(documents=len(corpus))
     old: Index | None = None
     try:
         old = load_index(index_dir)
-    except StaleIndexError as exc:
-        report.rebuilt_from_scratch = str(exc)
     except IndexStateError as exc:
         if (index_dir / CURRENT).exists():
-            report.rebuilt_from_scratch = str(exc)
-            log.warning("ignoring the existing index: %s", exc)
+            report.rebuilt_from_scratch = exc.reason
+            if not isinstance(exc, StaleIndexError):
+                log.warning("ignoring the existing index: %s", exc.reason)
     if old is not None:
-        model = old.manifest["model"]
-        if model["fingerprint"] != embedder.fingerprint() or model["dim"] != embedder.dim:
-            report.rebuilt_from_scratch = f"the model changed (was {model['name']})"
-            old = None
-        elif old.manifest["chunker"] != CHUNKER_VERSION:
-            report.rebuilt_from_scratch = f"the chunker changed (was {old.manifest['chunker']})"
+        why = old.manifest.incompatibility(embedder)
+        if why:
+            report.rebuilt_from_scratch = why
             old = None
     old_hashes = old.document_hashes() if old else {}
     report.added, report.changed, report.removed = _diff(old_hashes, corpus.documents.values())
@@ -326,30 +478,18 @@ def update_index(
     sentence_vectors = np.stack([cache[k] for k in sentence_keys]) if sentence_keys else np.zeros((0, dim), np.float32)
     report.chunks, report.sentences = len(chunks), len(spans)
 
-    manifest: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "model": {
-            "name": embedder.name,
-            "fingerprint": embedder.fingerprint(),
-            "dim": dim,
-            "max_tokens": embedder.max_tokens,
-        },
-        "chunker": CHUNKER_VERSION,
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "documents": {d.doc_id: {"hash": d.content_hash, "path": d.path} for d in corpus.documents.values()},
-        "counts": {"documents": len(corpus), "chunks": len(chunks), "sentences": len(spans)},
-        "vector_index": {"kind": vector_kind or ("hnsw" if len(spans) >= HNSW_THRESHOLD else "flat")},
-    }
-    _write_build(
-        index_dir,
-        manifest,
-        chunks,
-        spans,
-        chunk_keys,
-        sentence_keys,
-        chunk_vectors.astype(np.float32),
-        sentence_vectors.astype(np.float32),
+    kind = vector_kind or ("hnsw" if len(spans) >= HNSW_THRESHOLD else "flat")
+    manifest = Manifest(
+        model=ModelInfo(embedder.name, embedder.fingerprint(), dim, embedder.max_tokens),
+        chunker=CHUNKER_VERSION,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        documents={d.doc_id: d.content_hash for d in corpus.documents.values()},
+        paths={d.doc_id: d.path for d in corpus.documents.values()},
+        vector_kind=kind,
+        files={},
     )
+    rows = Rows(chunks, np.asarray(spans, dtype=np.int64).reshape(-1, 2), chunk_keys, sentence_keys)
+    _write_build(index_dir, manifest, rows, chunk_vectors.astype(np.float32), sentence_vectors.astype(np.float32))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -380,14 +520,7 @@ def _append(
 
 
 def _write_build(
-    index_dir: Path,
-    manifest: dict[str, Any],
-    chunks: list[ChunkRecord],
-    spans: list[tuple[int, int]],
-    chunk_keys: list[str],
-    sentence_keys: list[str],
-    chunk_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
+    index_dir: Path, manifest: Manifest, rows: Rows, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
 ) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
@@ -395,36 +528,67 @@ def _write_build(
     tmp = index_dir / f".{name}.tmp"
     tmp.mkdir()
     try:
-        payload = {
-            "chunks": [
-                [c.doc_id, c.start, c.end, c.first_paragraph, c.last_paragraph, c.sentence_start, c.sentence_count]
-                for c in chunks
-            ],
-            "sentences": [list(s) for s in spans],
-            "chunk_keys": chunk_keys,
-            "sentence_keys": sentence_keys,
-        }
-        (tmp / CHUNKS).write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+        (tmp / CHUNKS).write_text(json.dumps(rows.to_json(), separators=(",", ":")), encoding="utf-8")
         np.save(tmp / CHUNK_VECTORS, chunk_vectors)
         np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
         files = [CHUNKS, CHUNK_VECTORS, SENTENCE_VECTORS]
-        if manifest["vector_index"]["kind"] == "hnsw":
+        if manifest.vector_kind == "hnsw":
             VectorIndex.build(chunk_vectors, "hnsw").save(tmp / CHUNK_FAISS)
             VectorIndex.build(sentence_vectors, "hnsw").save(tmp / SENTENCE_FAISS)
             files += [CHUNK_FAISS, SENTENCE_FAISS]
-        manifest["files"] = {f: _file_sha256(tmp / f) for f in files}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        sealed = dataclasses.replace(manifest, files={f: _file_sha256(tmp / f) for f in files})
+        raw = json.dumps(sealed.to_json(), indent=1).encode("utf-8")
+        (tmp / MANIFEST).write_bytes(raw)
         for f in [*files, MANIFEST]:
             _fsync(tmp / f)
         os.replace(tmp, index_dir / name)
+        # CURRENT names the build and carries its manifest's checksum: every file is then
+        # checked against something no other file can change.
         pointer_tmp = index_dir / f".{CURRENT}.{secrets.token_hex(3)}"
-        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        pointer_tmp.write_text(f"{name}\n{hashlib.sha256(raw).hexdigest()}\n", encoding="utf-8")
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, index_dir / CURRENT)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_old_builds(index_dir, keep=name)
+
+
+@contextmanager
+def build_lock(index_dir: Path, on_wait: Callable[[str], None], timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the index folder's lock file for one build; wait (saying who holds it) while another
+    process or thread builds. The lock goes with the process: a crashed build never leaves it held."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another build"
+            on_wait(f"{holder} is building the index in {index_dir}; waiting for it to finish")
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise IndexStateError(
+                            f"{holder} has held the index in {index_dir} for over {timeout:.0f} s; "
+                            "if that build is stuck, stop it"
+                        ) from None
+                    time.sleep(LOCK_POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        stamp = dt.datetime.now().isoformat(timespec="seconds")
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} (since {stamp})".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _fsync(path: Path) -> None:
