@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,6 +94,10 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Extension] = ()
         format="%(levelname)s %(name)s: %(message)s",
     )
     quiet_libraries()
+    # Bytes that are not UTF-8 reach a question as surrogates instead of ending the program;
+    # the question check then names them, and a batch goes on with the next line.
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="surrogateescape")
     try:
         settings = load_settings()
         if args.corpus:
@@ -100,10 +106,20 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Extension] = ()
             settings = _with(settings, index_dir=args.index)
         return handlers[args.command](args, settings)
     except VerbatimError as exc:
-        print(f"verbatim: {exc}", file=sys.stderr)
+        print(f"verbatim: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): stop quietly, and keep Python from complaining
+        # again when it flushes standard output on exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def printable(text: str) -> str:
+    """Text safe to print: bytes that were not UTF-8 shown as the replacement character."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def quiet_libraries() -> None:
@@ -131,13 +147,17 @@ def open_engine_for(settings: Settings) -> SearchEngine:
     """The engine the commands use, with notices on standard error."""
     from embeddings.engine import open_engine
 
-    return open_engine(
+    engine = open_engine(
         settings.corpus_dir,
         settings.index_dir,
         on_notice=_notice,
         progress=sys.stderr.isatty(),
         max_question_chars=settings.max_question_chars,
     )
+    skipped = len(engine.corpus.issues)
+    if skipped:
+        _notice(f"{skipped} file{'s' if skipped > 1 else ''} skipped; `verbatim index` lists them with the reason")
+    return engine
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,26 +176,28 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     k, filters = _check_k(args.k), filters_from(args)
     clean_question(args.question, settings.max_question_chars)
     engine = open_engine_for(settings)
+    check_filters(engine, args)
     answer = engine.search(args.question, k=k, filters=filters)
     print(render_answer(answer, engine.corpus, color=sys.stdout.isatty()))
     return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """One JSON line per question; with questions on standard input, exactly one output line per
+    input line, in order (an error object for a line that is not a question)."""
     k, filters = _check_k(args.k), filters_from(args)
     if args.question is not None:
         clean_question(args.question, settings.max_question_chars)
     engine = open_engine_for(settings)
-    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    check_filters(engine, args)
+    questions = [args.question] if args.question is not None else (line.rstrip("\r\n") for line in sys.stdin)
     for question in questions:
-        if args.question is None and not question.strip():
-            continue
         try:
             payload = engine.search(question, k=k, filters=filters).to_json()
         except VerbatimError as exc:
             if args.question is not None:
                 raise
-            payload = {"question": question, "answered": False, "results": [], "error": str(exc)}
+            payload = {"question": printable(question), "answered": False, "results": [], "error": str(exc)}
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return 0
 
@@ -192,13 +214,19 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def check_filters(engine: SearchEngine, args: argparse.Namespace) -> None:
+    """A `--doc` that names no document is a mistake to point out, not a question nobody can answer."""
+    for doc_id in args.doc or ():
+        find_document(list(engine.corpus.documents), doc_id)
+
+
 def find_document(corpus_ids: Sequence[str], doc_id: str) -> str:
     """The id itself, or an error naming the closest ids: never a path on disk."""
     if doc_id in corpus_ids:
         return doc_id
     close = difflib.get_close_matches(doc_id, corpus_ids, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `verbatim sources` lists them"
-    raise UnknownDocumentError(f"no document {doc_id!r} in the corpus{hint}")
+    raise UnknownDocumentError(f"no document {doc_id!r}{hint}")
 
 
 def cmd_source(args: argparse.Namespace, settings: Settings) -> int:

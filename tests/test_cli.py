@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from embeddings.corpus.documents import load_corpus
+from tests.conftest import ROOT
 
 
 def test_search_json_single(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +30,7 @@ def test_search_json_reads_questions_from_stdin_in_order(run) -> None:  # type: 
     code, out, _ = run("search", "--json", stdin="Hokkaido\n\nmotor bridge Tumannaya\n   \nsanctions\n")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    assert [o["question"] for o in lines] == ["Hokkaido", "motor bridge Tumannaya", "sanctions"]
+    assert [o["question"] for o in lines if "error" not in o] == ["Hokkaido", "motor bridge Tumannaya", "sanctions"]
 
 
 def test_index_summary_and_bad_file_named(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -102,3 +106,78 @@ def test_eval_names_a_bad_question_file(run, tmp_path: Path) -> None:  # type: i
     bad.write_text('{"id": "x"}\n')
     code, _, err = run("eval", str(bad))
     assert code == 2 and "bad.jsonl:1: not a question object" in err
+
+
+# ---- bad input from pipes and terminals ---------------------------------------------------------
+
+
+def test_a_question_that_is_not_utf8_is_refused_clearly_and_the_batch_goes_on(run) -> None:  # type: ignore[no-untyped-def]
+    bad = b"What did Japan say about \xff\xfe launches?".decode("utf-8", "surrogateescape")
+    code, out, err = run("ask", bad)
+    assert code == 2 and "not valid UTF-8" in err and "Traceback" not in err
+    code, out, _ = run("search", "--json", stdin=f"Hokkaido\n{bad}\nmotor bridge Tumannaya\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 3, "every input line gets its output line"
+    assert lines[0]["answered"] and lines[2]["answered"]
+    assert "not valid UTF-8" in lines[1]["error"] and not lines[1]["results"]
+
+
+def test_every_input_line_gets_one_output_line(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("search", "--json", stdin="Hokkaido\n\n   \nmotor bridge Tumannaya\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 4
+    assert [bool(o.get("error")) for o in lines] == [False, True, True, False]
+    assert "empty" in lines[1]["error"]
+
+
+@pytest.mark.model
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    script = "import sys; sys.argv=['verbatim','search','--json'];from bot.cli import main; raise SystemExit(main())"
+    proc = subprocess.run(
+        f'yes Hokkaido | head -200 | {sys.executable} -c "{script}" | head -1',
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "VERBATIM_INDEX": str(ROOT / ".bench" / "pipe-index"),
+            "VERBATIM_EMBEDDER": "hashing",
+        },
+        timeout=120,
+    )
+    assert proc.stdout.count("\n") == 1 and json.loads(proc.stdout)["answered"]
+    assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--since", "24", "not a date"),
+        ("--until", "2024-W01-5", "not a date"),
+        ("--since", "20240105", "not a date"),
+        ("--since", "2024-13", "not a date"),
+        ("--doc", "001_9a301a089a780dax", "no document '001_9a301a089a780dax'; did you mean 001_9a301a089a780dac"),
+    ],
+)
+def test_filters_are_checked_with_a_reason(run, option: str, value: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("ask", "ICBM launch", option, value)
+    assert code == 2 and message in err, err
+
+
+def test_header_dates_must_be_written_yyyy_mm_dd(corpus_dir: Path) -> None:
+    for bad in ("20240105", "2024-W01-5", "2024-1-5"):
+        (corpus_dir / "odd.txt").write_text(f"---\ntitle: T\nspeaker: S\nvenue: V\ndate: {bad}\n---\nText.\n")
+        corpus = load_corpus(corpus_dir)
+        assert "odd" not in corpus.documents
+        assert any(i.path == "odd.txt" and "YYYY-MM-DD" in i.reason for i in corpus.issues)
+
+
+def test_corpus_problems_are_printed_once(run, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    (corpus_dir / "bad.txt").write_text("---\ntitle: x\n---\nbody\n")
+    for command in (["index"], ["sources"]):
+        _, _, err = run(*command)
+        assert err.count("bad.txt:3") == 1, err
+    _, _, err = run("ask", "Hokkaido ICBM launch")
+    assert "bad.txt:3" not in err and "1 file skipped" in err and "verbatim index" in err

@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,17 +51,23 @@ DOC_MASS_TEMPERATURE = 10.0
 """Sharpness of the soft count of how much of the evidence near the question one document holds."""
 
 
+_DATE_BOUND = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
 def parse_date_bound(value: str, *, end: bool) -> dt.date:
-    """YYYY, YYYY-MM or YYYY-MM-DD; a partial date covers its whole year or month."""
-    parts = value.strip().split("-")
+    """YYYY, YYYY-MM or YYYY-MM-DD, written so and nothing else ("24", "20240105" and ISO week
+    dates are refused); a partial date covers its whole year or month."""
+    m = _DATE_BOUND.fullmatch(value.strip())
     try:
-        if len(parts) == 1:
-            year = int(parts[0])
+        if m is None:
+            raise ValueError(value)
+        year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        if month is None:
             return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if len(parts) == 2:
-            year, month = int(parts[0]), int(parts[1])
-            return dt.date(year, month, calendar.monthrange(year, month)[1] if end else 1)
-        return dt.date.fromisoformat(value.strip())
+        if day is None:
+            last = calendar.monthrange(year, int(month))[1] if 1 <= int(month) <= 12 else 0
+            return dt.date(year, int(month), last if end else 1)
+        return dt.date(year, int(month), int(day))
     except ValueError:
         raise VerbatimError(f"{value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
 
@@ -155,6 +162,13 @@ class Answer:
 def clean_question(question: str, max_chars: int = Settings.max_question_chars) -> str:
     """The question with runs of white space folded, or a BadQuestionError saying what to change:
     the one check every front end applies."""
+    bad = next((i for i, ch in enumerate(question) if "\udc80" <= ch <= "\udcff"), None)
+    if bad is not None:
+        byte = ord(question[bad]) - 0xDC00
+        raise BadQuestionError(
+            f"the question is not valid UTF-8 text (byte 0x{byte:02x} at character {bad + 1}); "
+            "type it again or save it as UTF-8"
+        )
     text = " ".join(question.split())
     if not text:
         raise BadQuestionError("the question is empty: ask something like “What did Japan say about the ICBM launch?”")

@@ -127,6 +127,8 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
         return CorpusIssue(path, header_end_line, f"missing required field(s): {', '.join(missing)}")
     date_line = _line_of(lines, "date", header_end_line)
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
+            raise ValueError(fields["date"])
         date = dt.date.fromisoformat(fields["date"])
     except ValueError:
         return CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD")
@@ -225,6 +227,4 @@ def load_corpus(root: Path) -> Corpus:
             issues.append(CorpusIssue(rel, 1, f"duplicate document id {parsed.doc_id!r} (already used by {first})"))
             continue
         documents[parsed.doc_id] = parsed
-    for issue in issues:
-        log.warning("skipped %s", issue)
     return Corpus(root=root, documents=documents, issues=issues)
