@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +78,25 @@ def test_every_chunk_and_sentence_is_an_exact_span_of_the_text(text: str) -> Non
         for s, e in chunk.sentences:
             assert chunk.start <= s < e <= chunk.end
             assert text[s:e].strip() == text[s:e]
+
+
+def test_a_long_paragraph_reaches_the_sentence_splitter_in_bounded_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysbd takes time quadratic in its input; the chunker keeps that input bounded, so chunking
+    time grows linearly with the paragraph (benchmarks/chunking.py measures it)."""
+    from embeddings.corpus import chunking
+
+    seen: list[int] = []
+    real = chunking._segmenter()
+
+    class Recording:
+        def processor(self, text: str) -> object:
+            seen.append(len(text))
+            return real.processor(text)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(chunking, "_segmenter", lambda: Recording())
+    sentence = "The delegation condemns the launch of yet another ballistic missile by the DPRK. "
+    text = sentence * 1200  # one paragraph of about 100 KB
+    spans = chunking.sentences(text, 0, len(text))
+    assert len(spans) == 1200
+    assert [text[s:e] for s, e in spans[:2]] == [sentence.strip()] * 2
+    assert max(seen) <= chunking.SEGMENT_CHARS and sum(seen) == len(text)

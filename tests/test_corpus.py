@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.corpus.documents import load_corpus, parse_document
+from embeddings.corpus.documents import MAX_STATEMENT_BYTES, load_corpus, parse_document
 from tests.conftest import CORPUS, SEED
 
 GOOD = "---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-02\n---\nSome text here.\n"
@@ -69,3 +69,31 @@ def test_bad_files_are_reported_and_the_rest_still_load(corpus_dir: Path) -> Non
     assert set(reasons) == {"broken.txt", "latin1.txt", "sub/dup.txt"}
     assert "duplicate document id" in reasons["sub/dup.txt"]
     assert "UTF-8" in reasons["latin1.txt"]
+
+
+def test_nothing_outside_the_corpus_folder_is_read(corpus_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text(GOOD.replace("Some text here.", "The host's private notes."))
+    (corpus_dir / "linked.txt").symlink_to(secret)
+    (corpus_dir / "folder-link").symlink_to(secret.parent, target_is_directory=True)
+    inside = corpus_dir / "sub" / "ok.txt"
+    inside.parent.mkdir()
+    inside.write_text(GOOD)
+    (corpus_dir / "alias.txt").symlink_to(inside)  # a link that stays inside is fine
+    corpus = load_corpus(corpus_dir)
+    assert all("private notes" not in d.text for d in corpus.documents.values())
+    assert "linked" not in corpus.documents and "secret" not in corpus.documents
+    assert any(i.path == "linked.txt" and "outside the corpus folder" in i.reason for i in corpus.issues)
+    assert "ok" in corpus.documents
+
+
+def test_an_absurdly_large_file_is_refused_with_its_name_and_size(corpus_dir: Path) -> None:
+    huge = corpus_dir / "huge.txt"
+    with huge.open("w") as fh:
+        fh.write(GOOD)
+        fh.truncate(MAX_STATEMENT_BYTES + 1)
+    corpus = load_corpus(corpus_dir)
+    assert "huge" not in corpus.documents
+    (issue,) = [i for i in corpus.issues if i.path == "huge.txt"]
+    assert "MB" in issue.reason and "larger than" in issue.reason

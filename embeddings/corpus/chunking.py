@@ -179,7 +179,7 @@ def _continues(previous: str, following: str) -> bool:
 def _segmenter() -> object:
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
 
 
 def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -190,8 +190,7 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """
     piece = re.sub(r"\n[ \t\u00a0\r]*\n\s*", lambda m: " " * len(m.group(0)), text[start:end])
     spans: list[tuple[int, int]] = []
-    for seg in _segmenter().segment(piece):  # type: ignore[attr-defined]
-        s, e = seg.start, seg.end
+    for s, e in _segment(piece):
         chunk = piece[s:e]
         lead = len(chunk) - len(chunk.lstrip())
         trail = len(chunk.rstrip())
@@ -201,6 +200,51 @@ def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if not spans:
         spans.append((start, end))
     return _join_broken_lines(_fill_gaps(spans, text), text)
+
+
+SEGMENT_CHARS = 4000
+"""pysbd takes time quadratic in the length of what it is given (a 200 KB paragraph: 34 s), so a
+long paragraph is given to it in pieces of about this size, cut where a sentence plainly ends."""
+_PLAIN_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[A-Z“\"(\[])")
+
+
+def _segment(text: str) -> list[tuple[int, int]]:
+    """pysbd's sentence spans over text of any length, in time linear in its length."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(text):
+        end = len(text)
+        if end - pos > SEGMENT_CHARS:
+            window = text[pos + SEGMENT_CHARS // 2 : pos + SEGMENT_CHARS]
+            cuts = [m.end() for m in _PLAIN_END.finditer(window)]
+            if not cuts:
+                cuts = [m.end() for m in re.finditer(r"\s+", window)]
+            end = pos + SEGMENT_CHARS // 2 + cuts[-1] if cuts else pos + SEGMENT_CHARS
+        block = text[pos:end]
+        # pysbd's `segment` would locate each sentence by compiling a regular expression for it
+        # (half its time, and the reason char_span is slow); its processor gives the sentences
+        # and `_locate` finds them by a forward search.
+        found = _segmenter().processor(block).process()  # type: ignore[attr-defined]
+        spans += [(pos + s, pos + e) for s, e in _locate(block, found)]
+        pos = end
+    return spans
+
+
+def _locate(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Offsets of pysbd's sentences, in order; a piece it altered (it should not, with clean=False)
+    is skipped, and `_fill_gaps` then keeps its characters inside a neighbouring sentence."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for piece in pieces:
+        core = piece.strip()
+        if not core:
+            continue
+        at = text.find(core, pos)
+        if at < 0:
+            continue
+        spans.append((at, at + len(core)))
+        pos = at + len(core)
+    return spans
 
 
 def _join_broken_lines(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s?(.*)$")
 DELIMITER = "---"
 CORPUS_SUFFIX = ".txt"
+MAX_STATEMENT_BYTES = 10_000_000
+"""A speech is tens of kilobytes and a long UN record a megabyte or two: a file over 10 MB is a
+mistake (a whole archive in one file), refused with its size rather than indexed for minutes."""
 
 
 @dataclass(frozen=True)
@@ -197,12 +201,18 @@ class Corpus:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """Statement files below root, sorted so ids and order never depend on the file system."""
-    return sorted(p for p in root.rglob(f"*{CORPUS_SUFFIX}") if p.is_file() and not _hidden(p, root))
+    """Statement files below root, sorted so ids and order never depend on the file system.
+    Links are listed too, so that one pointing outside can be reported rather than silently skipped."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):  # does not descend into linked folders
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += [Path(dirpath) / f for f in filenames if f.endswith(CORPUS_SUFFIX) and not f.startswith(".")]
+    return sorted(found)
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _outside(path: Path, root: Path) -> bool:
+    """A file that resolves (through links) to somewhere outside the corpus folder."""
+    return not path.resolve().is_relative_to(root.resolve())
 
 
 def load_corpus(root: Path) -> Corpus:
@@ -213,7 +223,21 @@ def load_corpus(root: Path) -> Corpus:
     issues: list[CorpusIssue] = []
     for path in corpus_files(root):
         rel = str(path.relative_to(root))
+        if _outside(path, root):
+            issues.append(CorpusIssue(rel, 0, "is a link to a file outside the corpus folder; not read"))
+            continue
         try:
+            size = path.stat().st_size
+            if size > MAX_STATEMENT_BYTES:
+                issues.append(
+                    CorpusIssue(
+                        rel,
+                        0,
+                        f"is {size / 1e6:.1f} MB, larger than a statement can be ({MAX_STATEMENT_BYTES / 1e6:.0f} MB); "
+                        "split it into the statements it holds",
+                    )
+                )
+                continue
             raw = path.read_bytes()
         except OSError as exc:
             issues.append(CorpusIssue(rel, 0, f"cannot be read: {exc.strerror or exc}"))

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from embeddings.corpus.chunking import CHUNKER_VERSION, ParagraphSpan, chunk_document
 from embeddings.corpus.documents import Corpus, Document
@@ -431,7 +432,8 @@ def _update(
     spans: list[tuple[int, int]] = []
     chunk_texts: list[str] = []
     sentence_texts: list[str] = []
-    for doc in corpus.documents.values():
+    documents = list(corpus.documents.values())
+    for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 2, leave=False):
         reusable = old is not None and old_hashes.get(doc.doc_id) == doc.content_hash
         pieces: list[tuple[int, int, int, int, list[tuple[int, int]]]]
         if reusable and old is not None:
