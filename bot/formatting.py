@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from discord.utils import escape_markdown, escape_mentions
 
+from embeddings.answer.citations import citation
 from embeddings.answer.render import decline_lines, quote_lines
 from embeddings.answer.search import Answer, Result
 from embeddings.corpus.chunking import Paragraph
@@ -71,21 +72,31 @@ def quote_markdown(result: Result, limit: int = DESCRIPTION_LIMIT - 10) -> str:
     return "\n".join(out)
 
 
-def answer_embeds(answer: Answer) -> list[EmbedData]:
-    embeds = []
-    for n, r in enumerate(answer.results[:3], 1):
-        first = r.paragraph.first
-        embeds.append(
-            EmbedData(
-                title=clip(f"{n}. {r.title}", TITLE_LIMIT),
-                description=quote_markdown(r, limit=1500),
-                footer=clip(r.citation, 400),
-                url_doc=r.doc_id,
-                paragraph=first,
-            )
+FOOTER_CITATION = 400
+"""Footer space for a citation: more would crowd three answers into Discord's 6,000 characters."""
+QUOTE_BUDGET = 1500
+
+
+def answer_embeds(answer: Answer, corpus: Corpus) -> list[EmbedData]:
+    """Up to three embeds, within every Discord limit: when titles, citations and quotes together
+    would pass the 6,000 characters of one message, the quotes are cut shorter (at a line end)."""
+    results = answer.results[:3]
+    heads = []
+    for n, r in enumerate(results, 1):
+        doc = corpus.documents[r.doc_id]
+        heads.append((clip(f"{n}. {r.title}", TITLE_LIMIT), citation(doc, r.paragraph, FOOTER_CITATION)))
+    fixed = sum(len(t) + len(f) for t, f in heads)
+    budget = min(QUOTE_BUDGET, (EMBED_TOTAL_LIMIT - fixed) // max(len(results), 1))
+    return [
+        EmbedData(
+            title=title,
+            description=quote_markdown(r, limit=budget),
+            footer=footer,
+            url_doc=r.doc_id,
+            paragraph=r.paragraph.first,
         )
-    assert sum(e.size() for e in embeds) <= EMBED_TOTAL_LIMIT
-    return embeds
+        for r, (title, footer) in zip(results, heads, strict=True)
+    ]
 
 
 def answer_header(question: str) -> str:

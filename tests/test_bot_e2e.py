@@ -8,6 +8,7 @@ nothing was logged at ERROR.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import threading
@@ -23,11 +24,14 @@ import pytest
 import yarl
 
 from bot.client import create_bot
+from bot.engine import WARM_UP_QUESTION
+from bot.formatting import EMBED_TOTAL_LIMIT, answer_embeds
 from bot.replies import AFTER_PUBLIC_DEFERRAL
 from bot.runner import run_bot, sync_commands
 from bot.settings import BotSettings
-from embeddings.answer.search import SearchEngine
-from embeddings.corpus.documents import load_corpus
+from embeddings.answer.search import Answer, Result, SearchEngine
+from embeddings.corpus.chunking import ParagraphSpan
+from embeddings.corpus.documents import Corpus, Document, load_corpus
 from embeddings.errors import VerbatimError
 from embeddings.index.embedder import HashingEmbedder
 from embeddings.settings import Settings
@@ -244,8 +248,11 @@ async def test_the_console_gives_the_same_answer(fake: FakeDiscord, run) -> None
 
 async def test_mention_gets_a_reply_without_the_content_intent(fake: FakeDiscord) -> None:
     await fake.say("Yoshimasa Hayashi briefing", mention_bot=False)
-    mid = await fake.say(f"<@{APP_ID}> Yoshimasa Hayashi briefing")
+    mid = await fake.say(f"<@{APP_ID}>   Yoshimasa Hayashi  briefing")
     reply = await fake.wait_for(lambda r: r.path == f"/channels/{CHANNEL_ID}/messages", TIMEOUT)
+    assert reply.body["content"] == "**Q:** Yoshimasa Hayashi briefing", "the removed mention leaves no spaces"
+    typing = [r for r in fake.requests if r.path == f"/channels/{CHANNEL_ID}/typing"]
+    assert typing and typing[0].at <= reply.at, "the member sees that an answer is coming"
     assert str(reply.body["message_reference"]["message_id"]) == mid, "a reply to the mention, and only to it"
     assert reply.body["allowed_mentions"] == {"parse": []}
     assert reply.body["embeds"]
@@ -374,6 +381,9 @@ async def test_everything_fits_discord_limits_with_huge_titles_and_paragraphs(
     async with running_bot(settings) as fake:
         body = await ask(fake, "ship to ship transfers of refined petroleum")
         assert body["embeds"], "the huge document answers"
+        footer = body["embeds"][0]["footer"]["text"]
+        assert footer.endswith("1 February 2025, para. 1"), "title and speaker are shortened, never the locators"
+        assert len(footer) <= 400
         iid = await fake.slash("source", [option("document", "huge")])
         opened = await fake.answer_to(iid, TIMEOUT)
         assert "page 1/" in opened.body["data"]["embeds"][0]["footer"]["text"]
@@ -515,3 +525,39 @@ def test_an_unreachable_discord_is_one_clear_error(settings: BotSettings, monkey
     with pytest.raises(VerbatimError, match="cannot reach Discord") as error:
         run_bot(replace(settings, discord_token=TOKEN))
     assert TOKEN not in str(error.value)
+
+
+async def test_the_model_is_warm_before_the_bot_says_it_is_ready(settings: BotSettings) -> None:
+    class Recording(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.questions: list[str] = []
+
+        def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+            if len(texts) == 1:
+                self.questions.append(texts[0])
+            return super().encode(texts)
+
+    embedder = Recording()
+    async with running_bot(settings, embedder):
+        assert embedder.questions == [WARM_UP_QUESTION], "one question answered before any member asks"
+
+
+def test_verbatim_sync_with_discord_unreachable_is_one_clear_error(
+    settings: BotSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")  # nothing listens there
+    with pytest.raises(VerbatimError, match="cannot reach Discord to publish the commands"):
+        sync_commands(replace(settings, discord_token=TOKEN))
+
+
+def test_three_answers_never_exceed_the_embed_total() -> None:
+    quote = ("A long sentence of a statement that goes on and on about sanctions. " * 40).strip()
+    doc = Document("d" * 100, "T" * 500, "S" * 500, "V" * 500, dt.date(2024, 1, 2), quote, "d.txt", symbol="S/2024/1")
+    corpus = Corpus(Path("."), {doc.doc_id: doc}, [])
+    results = [
+        Result(doc.doc_id, doc.title, "c", ParagraphSpan(n, n), quote, (0, 80), 0, len(quote), 1.0) for n in (1, 2, 3)
+    ]
+    embeds = answer_embeds(Answer("q", True, results), corpus)
+    assert sum(e.size() for e in embeds) <= EMBED_TOTAL_LIMIT
+    assert all(e.footer.endswith(f"S/2024/1, para. {n}") for n, e in enumerate(embeds, 1))

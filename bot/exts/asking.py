@@ -46,7 +46,7 @@ class Asking(commands.Cog):
     def payload(question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
         if not answer.answered or not answer.results:
             return {"content": decline_text(question, answer, engine.corpus)}
-        embeds = answer_embeds(answer)
+        embeds = answer_embeds(answer, engine.corpus)
         return {
             "content": answer_header(question),
             "embeds": [to_embed(e) for e in embeds],
