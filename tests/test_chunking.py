@@ -100,3 +100,24 @@ def test_a_long_paragraph_reaches_the_sentence_splitter_in_bounded_pieces(monkey
     assert len(spans) == 1200
     assert [text[s:e] for s, e in spans[:2]] == [sentence.strip()] * 2
     assert max(seen) <= chunking.SEGMENT_CHARS and sum(seen) == len(text)
+
+
+def test_paragraph_numbering_follows_the_rule_in_corpus_readme() -> None:
+    text = (
+        "TITLE OF THE STATEMENT\n"  # 1: a heading is a numbered paragraph
+        "\n"
+        "Thank you, Madam Chair.\n"  # 2: ceremony is numbered too
+        " \t\n"  # a line of spaces and tabs is blank
+        "Japan has confirmed that soldiers were deployed and have\n"  # 3: no closing punctuation ...
+        "\n"
+        "engaged in training. This is a violation.\n"  # ... and a lower-case start: joined into 3
+        "\n"
+        "It said “the talks failed”\n"  # 4: no closing punctuation, but a capital follows
+        "\n"
+        "Another paragraph (closing bracket.)\n"  # 5
+        "\n"
+        "ends here after a closing bracket.\n"  # 6: the previous block was closed, so not joined
+    )
+    numbered = [(p.number, text[p.start : p.end].split()[0]) for p in paragraphs(text)]
+    assert numbered == [(1, "TITLE"), (2, "Thank"), (3, "Japan"), (4, "It"), (5, "Another"), (6, "ends")]
+    assert paragraphs(text)[1].formulaic

@@ -181,3 +181,13 @@ def test_corpus_problems_are_printed_once(run, corpus_dir: Path) -> None:  # typ
         assert err.count("bad.txt:3") == 1, err
     _, _, err = run("ask", "Hokkaido ICBM launch")
     assert "bad.txt:3" not in err and "1 file skipped" in err and "verbatim index" in err
+
+
+def test_run_from_another_folder_says_where_to_run_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VERBATIM_CORPUS", raising=False)
+    assert cli.main(["sources"]) == 2
+    err = capsys.readouterr().err
+    assert "corpus folder corpus does not exist in" in err and "--corpus" in err and "project folder" in err

@@ -41,10 +41,14 @@ VOCAB = [
 
 
 def _check(engine: SearchEngine, question: str) -> None:
+    """Every quote is the file's own text: read from disk, not from the engine's copy."""
     answer = engine.search(question, k=5)
     for r in answer.results:
-        text = engine.corpus.documents[r.doc_id].text
-        assert text[r.start : r.end] == r.quote
+        doc = engine.corpus.documents[r.doc_id]
+        on_disk = (engine.corpus.root / doc.path).read_bytes().decode("utf-8")
+        assert on_disk.endswith(doc.text), "the text after the header is the file's, byte for byte"
+        body_start = len(on_disk) - len(doc.text)
+        assert on_disk[body_start + r.start : body_start + r.end] == r.quote
         assert 0 <= r.highlight[0] < r.highlight[1] <= len(r.quote)
         assert r.quote[r.highlight[0] : r.highlight[1]].strip()
 

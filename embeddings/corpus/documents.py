@@ -218,7 +218,13 @@ def _outside(path: Path, root: Path) -> bool:
 def load_corpus(root: Path) -> Corpus:
     """Load every statement below root; a bad file is reported and skipped, never fatal."""
     if not root.is_dir():
-        raise CorpusError(f"corpus folder {root} does not exist")
+        hint = ""
+        if not root.is_absolute():
+            hint = (
+                f" in {Path.cwd()}: run verbatim from the project folder (the one holding corpus/), "
+                "or name the folder with --corpus or VERBATIM_CORPUS"
+            )
+        raise CorpusError(f"corpus folder {root} does not exist{hint}")
     documents: dict[str, Document] = {}
     issues: list[CorpusIssue] = []
     for path in corpus_files(root):
