@@ -215,3 +215,14 @@ def test_one_build_at_a_time_across_processes(corpus_dir: Path, tmp_path: Path) 
     index = load_index(index_dir)
     assert "new" in index.doc_chunks
     assert not list(index_dir.glob(".build-*")), "no working folder left behind"
+
+
+def test_an_index_from_an_earlier_version_is_rebuilt_and_said_so(corpus_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    _build(corpus_dir, index_dir, HashingEmbedder())
+    pointer = index_dir / "CURRENT"
+    pointer.write_text(pointer.read_text().split()[0] + "\n")  # format 1 named the build alone
+    with pytest.raises(StaleIndexError, match="earlier version"):
+        load_index(index_dir)
+    report = _build(corpus_dir, index_dir, HashingEmbedder())
+    assert "earlier version" in report.rebuilt_from_scratch

@@ -261,6 +261,8 @@ def _live_build(index_dir: Path) -> tuple[Path, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise IndexStateError(f"{pointer} is unreadable ({exc})") from None
     name, digest = [*lines, "", ""][:2]
+    if len(lines) == 1 and BUILD_NAME.fullmatch(name):
+        raise StaleIndexError("the index was built by an earlier version of Verbatim")
     if not BUILD_NAME.fullmatch(name) or not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise IndexStateError(f"{pointer} is damaged (it should name a build and its manifest's checksum)")
     folder = index_dir / name
