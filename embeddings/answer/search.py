@@ -197,13 +197,14 @@ class Candidates:
     """IDF-weighted share of the question's words that neither the texts nor the headers contain."""
     has_number: np.ndarray
     """Whether each candidate's window contains a number (figures or number words), beside what a
-    "how many" question counts when it names it."""
+    "how many" question counts when it names it; computed only for questions that want a number."""
     query_vector: np.ndarray
     names_missing: np.ndarray
     """Per candidate: the share of the question's names (capitalised words) that its document's text
     and header lack. A near miss often asks what someone the document never mentions said."""
     has_date: np.ndarray
-    """Whether each candidate's window contains a date or time reference."""
+    """Whether each candidate's window contains a date or time reference; computed only for
+    questions that want a date."""
     names_absent: float
     """Share of the question's names that no document mentions at all."""
 
@@ -466,12 +467,15 @@ class SearchEngine:
                 missing = missing_cache[rec.doc_id] = lacking / len(names) if names else 0.0
             names_missing[i] = missing
             heading = self.is_heading(doc, start)
-            window_text = doc.text[w_start:w_end]
-            has_number[i] = has_quantity(window_text) and (not counted or bool(counted & w_tokens))
-            has_date_arr[i] = has_date(window_text)
+            # Figures and dates are looked for only when the question asks for one: the searches
+            # cost more than every other feature together.
             number_fit = 0.0
             if info.wants_number:
+                window_text = doc.text[w_start:w_end]
+                has_number[i] = has_quantity(window_text) and (not counted or bool(counted & w_tokens))
                 number_fit = 1.0 if has_quantity(doc.text[start:end]) else (0.5 if has_number[i] else -1.0)
+            if info.wants_date:
+                has_date_arr[i] = has_date(doc.text[w_start:w_end])
             feats[i] = (
                 s_cos[i],
                 s_cos[i] - top_s,
