@@ -70,7 +70,7 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     p.add_argument("questions", type=Path, nargs="+", help="question files in the format of the shared eval set")
     p.add_argument("--styles", type=Path, action="append", help="id -> style map (default: *styles.json beside them)")
     p.add_argument("--misses", action="store_true", help="explain every miss, grouped by class")
-    p.add_argument("--json", action="store_true", help="print the overall metrics as JSON")
+    p.add_argument("--json", action="store_true", help="print the metrics, overall and by style, as JSON")
     p.add_argument("--verbose-rows", action="store_true", help="one JSON line per question")
 
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
@@ -163,7 +163,7 @@ def open_engine_for(settings: Settings) -> SearchEngine:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.engine import rebuild
 
-    corpus, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty())
+    corpus, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
     for issue in corpus.issues:
         print(f"skipped {issue}", file=sys.stderr)
     print(report.summary())
@@ -206,7 +206,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.engine import load_checked_corpus
 
     corpus = load_checked_corpus(settings.corpus_dir)
-    for doc in sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id)):
+    for doc in sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True):
         print(f"{doc.doc_id}  {doc.date.isoformat()}  {doc.title}")
         print(f"    {doc.speaker} · {doc.venue}" + (f" · {doc.symbol}" if doc.symbol else ""))
     for issue in corpus.issues:
@@ -261,7 +261,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         for o in report.outcomes:
             print(json.dumps({"id": o.question.qid, "style": o.style, "answered": o.answer.answered, "rank": o.rank}))
     if args.json:
-        print(json.dumps(report.metrics()))
+        print(json.dumps({"all": report.metrics(), "by_style": {k: t.metrics() for k, t in report.tallies.items()}}))
     else:
         print(table(report.tallies))
     if args.misses:

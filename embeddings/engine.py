@@ -31,10 +31,17 @@ def load_checked_corpus(corpus_dir: Path) -> Corpus:
 
 
 def rebuild(
-    corpus_dir: Path, index_dir: Path, embedder: Embedder | None = None, *, progress: bool = False
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder | None = None,
+    *,
+    progress: bool = False,
+    on_notice: Callable[[str], None] = log.warning,
 ) -> tuple[Corpus, UpdateReport]:
     corpus = load_checked_corpus(corpus_dir)
-    report = update_index(index_dir, corpus, embedder or SentenceTransformerEmbedder(), progress=progress)
+    report = update_index(
+        index_dir, corpus, embedder or SentenceTransformerEmbedder(), progress=progress, on_wait=on_notice
+    )
     return corpus, report
 
 
@@ -58,7 +65,7 @@ def open_engine(
         if not auto_update:
             raise
         on_notice(f"{exc.reason}; updating the index now")
-        report = update_index(index_dir, corpus, embedder, progress=progress)
+        report = update_index(index_dir, corpus, embedder, progress=progress, on_wait=on_notice)
         on_notice(report.summary())
         index = load_index(index_dir)
         ensure_fresh(index, corpus, embedder)

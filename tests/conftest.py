@@ -24,12 +24,33 @@ POOL = [DEV_QUESTIONS, QUESTIONS / "pool_lab.jsonl"]
 """The question pool (copied from the shared eval set, so a fresh clone can test and train)."""
 
 
+SEED_FILES = (
+    "000_4a0e896c0c50d79f.txt",
+    "001_9a301a089a780dac.txt",
+    "002_78125fb04298b027.txt",
+    "003_98d10b9dfbac6c7a.txt",
+    "004_98d5f114bee79a04.txt",
+)
+"""The five seed statements: tests use these, never whatever else a user has added to corpus/."""
+
+
+def copy_seeds(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in (*SEED_FILES, "aliases.toml"):
+        shutil.copyfile(CORPUS / name, target / name)
+    return target
+
+
 @pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
-    """A private copy of the project's corpus that a test may add to or break."""
-    target = tmp_path / "corpus"
-    shutil.copytree(CORPUS, target)
-    return target
+    """A private copy of the seed statements that a test may add to or break."""
+    return copy_seeds(tmp_path / "corpus")
+
+
+@pytest.fixture(scope="session")
+def seed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed statements, read-only, for the whole session."""
+    return copy_seeds(tmp_path_factory.mktemp("seeds") / "corpus")
 
 
 @pytest.fixture
@@ -49,11 +70,11 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 @pytest.fixture(scope="session")
 def real_engine(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder, seed_corpus: Path
 ) -> Iterator[SearchEngine]:
-    """The real model over the project's corpus, indexed once for the whole session."""
+    """The real model over the seed statements, indexed once for the whole session."""
     index_dir = tmp_path_factory.mktemp("real-index")
-    yield open_engine(CORPUS, index_dir, real_embedder)
+    yield open_engine(seed_corpus, index_dir, real_embedder)
 
 
 @pytest.fixture

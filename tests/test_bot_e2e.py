@@ -288,7 +288,7 @@ async def test_long_question_and_cooldown_get_friendly_replies(fake: FakeDiscord
     iid = await fake.slash("ask", [option("question", "x " * 150)])
     req = await fake.answer_to(iid, TIMEOUT)
     assert req.body["type"] == 4 and req.body["data"]["flags"] == 64
-    assert "keep it under 200" in req.body["data"]["content"]
+    assert "keep it to 200 at most" in req.body["data"]["content"]
     await ask(fake, "sanctions", uid="777")
     second = await fake.slash("ask", [option("question", "sanctions again")], uid="777")
     req = await fake.answer_to(second, TIMEOUT)

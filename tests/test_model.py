@@ -11,7 +11,7 @@ from embeddings.corpus.documents import load_corpus
 from embeddings.index.embedder import SentenceTransformerEmbedder
 from embeddings.index.store import update_index
 from embeddings.quality.evaluation import evaluate, load_questions
-from tests.conftest import CORPUS, POOL
+from tests.conftest import POOL
 
 pytestmark = pytest.mark.model
 
@@ -40,7 +40,7 @@ def test_named_question_from_the_brief(real_engine: SearchEngine) -> None:
 
 def test_unchanged_rebuild_never_loads_the_model(real_engine: SearchEngine) -> None:
     fresh = SentenceTransformerEmbedder()
-    report = update_index(real_engine.index.folder.parent, load_corpus(CORPUS), fresh)
+    report = update_index(real_engine.index.folder.parent, real_engine.corpus, fresh)
     assert report.up_to_date
     assert not fresh.loaded
 

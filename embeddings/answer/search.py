@@ -173,7 +173,7 @@ def clean_question(question: str, max_chars: int = Settings.max_question_chars) 
     if not text:
         raise BadQuestionError("the question is empty: ask something like “What did Japan say about the ICBM launch?”")
     if len(text) > max_chars:
-        raise BadQuestionError(f"the question is {len(text)} characters long; please keep it under {max_chars}")
+        raise BadQuestionError(f"the question is {len(text)} characters long; please keep it to {max_chars} at most")
     if not any(ch.isalnum() for ch in text):
         raise BadQuestionError("the question has no words in it")
     return text

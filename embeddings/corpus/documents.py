@@ -45,7 +45,7 @@ class CorpusIssue:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class Document:
     kind: str = ""
     body_offset: int = 0
     """Character offset of the text inside the file, so an editor can jump to a quote."""
+    id_line: int = 1
+    """The header line that sets the id (1 when the id is the file's name)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -160,6 +162,7 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
         note=fields.get("note", ""),
         kind=fields.get("kind", ""),
         body_offset=offset,
+        id_line=_line_of(lines, "id", header_end_line) if "id" in fields else 1,
     )
 
 
@@ -215,6 +218,10 @@ def _outside(path: Path, root: Path) -> bool:
     return not path.resolve().is_relative_to(root.resolve())
 
 
+def _named_after_id(doc: Document) -> bool:
+    return Path(doc.path).stem == doc.doc_id
+
+
 def load_corpus(root: Path) -> Corpus:
     """Load every statement below root; a bad file is reported and skipped, never fatal."""
     if not root.is_dir():
@@ -252,9 +259,17 @@ def load_corpus(root: Path) -> Corpus:
         if isinstance(parsed, CorpusIssue):
             issues.append(parsed)
             continue
-        if parsed.doc_id in documents:
-            first = documents[parsed.doc_id].path
-            issues.append(CorpusIssue(rel, 1, f"duplicate document id {parsed.doc_id!r} (already used by {first})"))
+        held = documents.get(parsed.doc_id)
+        if held is not None:
+            # The file named after the id keeps it: a copied header's `id:` line in another file is
+            # the likelier mistake, and must not push an indexed statement out of the index.
+            keep, drop = (parsed, held) if _named_after_id(parsed) and not _named_after_id(held) else (held, parsed)
+            issues.append(
+                CorpusIssue(
+                    drop.path, drop.id_line, f"duplicate document id {drop.doc_id!r} (already used by {keep.path})"
+                )
+            )
+            documents[keep.doc_id] = keep
             continue
         documents[parsed.doc_id] = parsed
     return Corpus(root=root, documents=documents, issues=issues)
