@@ -254,6 +254,15 @@ class Name:
         return found[-1] and 2 * sum(found) >= len(found)
 
 
+MIN_ANSWER_WORDS = 4
+"""Fewer words than this make a fragment (a dateline, a salutation), not a sentence that answers."""
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _too_short(sentence: str) -> bool:
+    return len(_WORD.findall(sentence)) < MIN_ANSWER_WORDS
+
+
 class SearchEngine:
     """Everything a question needs, loaded once: corpus texts, index, keyword and header indexes,
     the model and the ranking models."""
@@ -381,8 +390,14 @@ class SearchEngine:
                 continue
             doc = self.corpus.documents[idx.chunks[c].doc_id]
             key = (doc.doc_id, int(idx.sentences[sid][0]))
-            if key in seen or (not info.about_document and self.is_heading(doc, key[1])):
-                continue  # a heading answers questions about the document, never about its content
+            if key in seen:
+                continue
+            if not info.about_document and (
+                self.is_heading(doc, key[1]) or _too_short(doc.text[key[1] : int(idx.sentences[sid][1])])
+            ):
+                # A heading, or a fragment such as a dateline ("TOKYO, June 20."), answers questions
+                # about the document, never about its content; it may still be quoted beside one.
+                continue
             seen[key] = sid
         sids_arr = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
         chunks_arr = idx.sentence_chunk[sids_arr]
