@@ -56,6 +56,9 @@ class VerbatimBot(commands.Bot):
     def __init__(
         self, settings: BotSettings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: Any
     ) -> None:
+        # Verbatim never joins voice: discord.py's warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()  # no privileged message-content intent: mentions carry content
         super().__init__(
             command_prefix=commands.when_mentioned,

@@ -24,6 +24,7 @@ def test_env_example_documents_every_setting() -> None:
 
 
 def test_the_bot_is_built_by_a_factory_from_environment_settings() -> None:
+    import discord
     import discord.ext.commands
 
     import bot
@@ -33,3 +34,4 @@ def test_the_bot_is_built_by_a_factory_from_environment_settings() -> None:
     assert isinstance(built, discord.ext.commands.Bot)
     assert built.allowed_mentions is not None and built.allowed_mentions.to_dict() == {"parse": []}
     assert not built.intents.message_content
+    assert not discord.VoiceClient.warn_nacl and not discord.VoiceClient.warn_dave, "no voice warnings at start"
