@@ -110,14 +110,11 @@ class MetadataIndex:
         self.size = len(self.documents)
         self.df_who = df_who
         self.df_all = df_all
-        self._vocab_who = sorted(df_who)
-        self._vocab_all = sorted(df_all)
+        self._vocab_who = Vocabulary(df_who)
+        self._vocab_all = Vocabulary(df_all)
 
     def _idf(self, df: int) -> float:
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-
-    def _expand(self, token: str, vocab: Sequence[str]) -> list[str]:
-        return [v for v in vocab if v[:1] == token[:1] and same_name(token, v)]
 
     def question_terms(self, question: str) -> QuestionTerms:
         """Resolve the question's words against header vocabularies once per question."""
@@ -128,11 +125,11 @@ class MetadataIndex:
         who_terms: dict[str, tuple[list[str], float]] = {}
         all_terms: dict[str, tuple[list[str], float]] = {}
         for t in tokens:
-            forms = self._expand(t, self._vocab_who) if t in names else []
+            forms = self._vocab_who.forms(t) if t in names else []
             if forms:
                 df = max(self.df_who[f] for f in forms)
                 who_terms[t] = (forms, self._idf(df))
-            forms = self._expand(t, self._vocab_all)
+            forms = self._vocab_all.forms(t)
             if forms:
                 df = max(self.df_all[f] for f in forms)
                 all_terms[t] = (forms, self._idf(df))
@@ -202,15 +199,18 @@ class Vocabulary:
         self.tokens = frozenset(tokens)
         self._sorted = sorted(self.tokens)
 
-    def has_form(self, token: str, min_stem: int = 4) -> bool:
-        if token in self.tokens:
-            return True
+    def forms(self, token: str, min_stem: int = MIN_STEM) -> list[str]:
+        """The tokens here that name what `token` names: itself, or a name and its adjective."""
+        found = [token] if token in self.tokens else []
         if "_" in token or len(token) < min_stem:
-            return False
+            return found
         start = bisect.bisect_left(self._sorted, token[:min_stem])
         for other in self._sorted[start:]:
             if not other.startswith(token[:min_stem]):
-                return False
-            if same_name(token, other, min_stem):
-                return True
-        return False
+                break
+            if other != token and same_name(token, other, min_stem):
+                found.append(other)
+        return found
+
+    def has_form(self, token: str, min_stem: int = 4) -> bool:
+        return bool(self.forms(token, min_stem))

@@ -88,10 +88,6 @@ class QuestionInfo:
     """The words of the question that name dates, so that a date the header accounts for is not
     also looked for in the text."""
 
-    @property
-    def years(self) -> frozenset[int]:
-        return frozenset(d.year for d in self.dates if d.year is not None)
-
 
 def understand(question: str) -> QuestionInfo:
     return QuestionInfo(

@@ -18,12 +18,10 @@ memorise single questions the way trees can, and their weights can be read.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,9 +138,6 @@ class Models:
         text = json.dumps(self.to_json(), indent=1)
         return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
 
-    def save(self, path: Path) -> None:
-        path.write_text(self.dumps(), encoding="utf-8")
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Models:
         try:
@@ -190,7 +185,3 @@ def coverage(weights: dict[str, float], tokens: set[str] | frozenset[str]) -> fl
     if total <= 0:
         return 0.0
     return sum(w for t, w in weights.items() if t in tokens) / total
-
-
-def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

@@ -152,8 +152,6 @@ class Answer:
     """Why nothing is quoted, when nothing is."""
     nearest: list[Result] = field(default_factory=list)
     """When declining: the passages nearest the question, to say what the corpus does cover."""
-    confidence: float = 0.0
-    """How far the answerability decision cleared its threshold (0 when declined)."""
 
     def to_json(self) -> dict[str, object]:
         return {"question": self.question, "answered": self.answered, "results": [r.to_json() for r in self.results]}
@@ -324,7 +322,7 @@ class SearchEngine:
         if not len(cands):
             return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS)
         scores = models.ranker.decision(cands.features)
-        answered, margin = models.answers(answer_features(cands, scores))
+        answered, _margin = models.answers(answer_features(cands, scores))
         order = np.argsort(-scores, kind="stable")
         if not answered:
             # Point to the nearest passages only when the question shares words with the corpus: for
@@ -332,7 +330,7 @@ class SearchEngine:
             nearest = self._pick(cands, scores, order, 2, heading_ok=False) if cands.unknown_words < 1.0 else []
             return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest)
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
-        return Answer(cands.question, True, results, confidence=margin)
+        return Answer(cands.question, True, results)
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
         """Paragraphs of a document, computed once: citations and `/source` number them alike."""
@@ -368,19 +366,14 @@ class SearchEngine:
             rows = [c for c in idx.doc_chunks.get(doc_id, []) if allowed_set is None or c in allowed_set]
             if not rows:
                 continue
-            sids = np.concatenate(
-                [
-                    np.arange(idx.chunks[c].sentence_start, idx.chunks[c].sentence_start + idx.chunks[c].sentence_count)
-                    for c in rows
-                ]
-            )
+            sids = np.concatenate([np.asarray(idx.chunks[c].sentence_ids) for c in rows])
             if len(sids) > HEADER_DOC_SENTENCES:
                 sims = idx.sentence_vectors[sids] @ qvec
                 sids = sids[np.argsort(-sims)[:HEADER_DOC_SENTENCES]]
             sentence_pool.extend(int(s) for s in sids)
         for c in dict.fromkeys(chunk_pool):
             rec = idx.chunks[c]
-            sentence_pool.extend(range(rec.sentence_start, rec.sentence_start + rec.sentence_count))
+            sentence_pool.extend(rec.sentence_ids)
 
         # One candidate per sentence span: overlapping windows of a long paragraph repeat sentences.
         seen: dict[tuple[str, int], int] = {}
@@ -444,13 +437,12 @@ class SearchEngine:
         sent_rank[order] = np.arange(n)
         doc_best: dict[str, float] = {}
         doc_mass: dict[str, float] = {}
-        top_s_cos = float(s_cos.max()) if n else 0.0
+        top_s = float(s_cos.max()) if n else 0.0
         for i, c in enumerate(chunk_ids):
             d = idx.chunks[int(c)].doc_id
             doc_best[d] = max(doc_best.get(d, -1.0), float(s_cos[i]))
-            doc_mass[d] = doc_mass.get(d, 0.0) + math.exp(DOC_MASS_TEMPERATURE * (float(s_cos[i]) - top_s_cos))
+            doc_mass[d] = doc_mass.get(d, 0.0) + math.exp(DOC_MASS_TEMPERATURE * (float(s_cos[i]) - top_s))
         all_mass = sum(doc_mass.values()) or 1.0
-        top_s = float(s_cos.max()) if n else 0.0
         top_c = float(c_cos.max()) if n else 0.0
         for i in range(n):
             sid = int(sids[i])
@@ -459,9 +451,7 @@ class SearchEngine:
             m = matches.get(rec.doc_id)
             if m is None:
                 m = matches[rec.doc_id] = self.headers.match(rec.doc_id, terms, info.dates)
-            neighbours = [
-                j for j in (sid - 1, sid + 1) if rec.sentence_start <= j < rec.sentence_start + rec.sentence_count
-            ]
+            neighbours = [j for j in (sid - 1, sid + 1) if j in rec.sentence_ids]
             nb_cos = float(np.max(idx.sentence_vectors[neighbours] @ qvec)) if neighbours else float(s_cos[i])
             window_vec = idx.sentence_vectors[[sid, *neighbours]].sum(axis=0)
             window_cos = float(window_vec @ qvec) / max(float(np.linalg.norm(window_vec)), 1e-9)

@@ -202,6 +202,17 @@ class Evidence:
     heading: bool
 
 
+def holds_evidence(text: str, start: int, end: int, lo: int, hi: int, phrases: Sequence[str]) -> bool:
+    """Whether the sentence text[start:end] answers: it holds a (folded) evidence phrase, or a phrase
+    runs across its boundary within text[lo:hi] (the quote around it will include both sides).
+    The one rule for labelling training candidates and for locating evidence in a miss."""
+    sentence = fold(text[start:end])
+    if any(p in sentence for p in phrases):
+        return True
+    window, before, after = fold(text[lo:hi]), fold(text[lo:start]), fold(text[end:hi])
+    return any(p in window and p not in before and p not in after for p in phrases)
+
+
 def locate(engine: SearchEngine, question: Question, cands: Candidates | None) -> list[Evidence]:
     """Every sentence of the index that holds an evidence phrase, with its rank under the engine's
     ranker, best first."""
@@ -217,32 +228,21 @@ def locate(engine: SearchEngine, question: Question, cands: Candidates | None) -
     found: dict[tuple[str, int], Evidence] = {}
     docs = [d for d in question.docs if d in engine.corpus.documents] or list(engine.corpus.documents)
     for doc_id in docs:
-        text = engine.corpus.documents[doc_id].text
-        if not any(p in fold(text) for p in phrases):
+        doc = engine.corpus.documents[doc_id]
+        folded = fold(doc.text)
+        if not any(p in folded for p in phrases):
             continue
         for c in idx.doc_chunks.get(doc_id, []):
             rec = idx.chunks[c]
             for sid in rec.sentence_ids:
                 s, e = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
-                lo, hi = max(rec.start, s - 300), min(rec.end, e + 300)
-                if not any(
-                    p in fold(text[s:e]) or (p in fold(text[lo:hi]) and _overlaps(text, lo, hi, s, e, p))
-                    for p in phrases
-                ):
+                if not holds_evidence(doc.text, s, e, max(rec.start, s - 300), min(rec.end, e + 300), phrases):
                     continue
-                doc = engine.corpus.documents[doc_id]
-                para = engine.paragraph_at(doc, s)
-                key = (doc_id, s)
-                ev = Evidence(doc_id, para.number, ranks.get(sid), engine.is_heading(doc, s))
-                old = found.get(key)
+                ev = Evidence(doc_id, engine.paragraph_at(doc, s).number, ranks.get(sid), engine.is_heading(doc, s))
+                old = found.get((doc_id, s))
                 if old is None or (ev.candidate_rank or 10**9) < (old.candidate_rank or 10**9):
-                    found[key] = ev
+                    found[(doc_id, s)] = ev
     return sorted(found.values(), key=lambda ev: (ev.candidate_rank or 10**9, ev.doc_id, ev.paragraph))
-
-
-def _overlaps(text: str, lo: int, hi: int, s: int, e: int, phrase: str) -> bool:
-    """The phrase runs across this sentence's boundary (not wholly inside a neighbour)."""
-    return phrase not in fold(text[lo:s]) and phrase not in fold(text[e:hi])
 
 
 def miss_class(outcome: Outcome, evidence: Sequence[Evidence]) -> str:

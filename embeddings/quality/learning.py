@@ -21,11 +21,10 @@ import numpy as np
 
 from embeddings.answer.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, VETO_LEVELS, LinearModel, Models
 from embeddings.answer.search import Answer, Candidates, SearchEngine, answer_features
-from embeddings.quality.evaluation import Outcome, Question, Report, fold, rank_of_answer
+from embeddings.quality.evaluation import Outcome, Question, Report, fold, holds_evidence, rank_of_answer
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """Regularisation strengths tried for both models (inverse: small is strong)."""
-DEFAULT_FOLDS = 5
 SEED = 20261124
 
 
@@ -54,15 +53,8 @@ def label(engine: SearchEngine, cands: Candidates, evidence: Sequence[str]) -> n
     idx = engine.index
     for i, sid in enumerate(cands.sentence_ids):
         doc_id, w_start, w_end = cands.windows[i]
-        text = engine.corpus.documents[doc_id].text
         s, e = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
-        sentence = fold(text[s:e])
-        if any(p in sentence for p in phrases):
-            out[i] = True
-            continue
-        before, after = fold(text[w_start:s]), fold(text[e:w_end])
-        window = fold(text[w_start:w_end])
-        out[i] = any(p in window and p not in before and p not in after for p in phrases)
+        out[i] = holds_evidence(engine.corpus.documents[doc_id].text, s, e, w_start, w_end, phrases)
     return out
 
 
@@ -265,10 +257,3 @@ def judge(
         rank = rank_of_answer(answer, ex.question.evidence) if answer.answered and ex.answerable else None
         report.add(Outcome(ex.question, ex.style, answer, rank))
     return report
-
-
-def cross_validate(engine: SearchEngine, examples: Sequence[Example], k: int = DEFAULT_FOLDS) -> Report:
-    """Held-back figures: each fold is answered by models trained on the other folds only."""
-    folds = stratified_folds(examples, k)
-    models = {f: train([e for e, g in zip(examples, folds, strict=True) if g != f]) for f in range(k)}
-    return judge(engine, examples, models.__getitem__, folds)
