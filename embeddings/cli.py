@@ -49,7 +49,10 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("index", help="build or update the index after adding statements")
+    p = sub.add_parser("index", help="build or update the index after adding statements")
+    p.add_argument(
+        "--verify", action="store_true", help="read every index file against its checksum; rebuild what fails"
+    )
     p = sub.add_parser("ask", help="answer a question with quotes and citations")
     p.add_argument("question")
     p.add_argument("--k", type=int, default=3, help="how many passages (1-10, default 3)")
@@ -163,7 +166,9 @@ def open_engine_for(settings: Settings) -> SearchEngine:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.engine import rebuild
 
-    corpus, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
+    corpus, report = rebuild(
+        settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice, verify=args.verify
+    )
     for issue in corpus.issues:
         print(f"skipped {issue}", file=sys.stderr)
     print(report.summary())

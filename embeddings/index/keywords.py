@@ -7,14 +7,16 @@ them. Both sides of the match go through the same tokenizer, so an alias group f
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,8 @@ from embeddings.errors import CorpusError
 log = logging.getLogger(__name__)
 
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+TOKENIZER_VERSION = "1"
+"""Raise when the folding, splitting or stemming changes: keyword indexes built before are rebuilt."""
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 
@@ -138,6 +142,16 @@ class Tokenizer:
         self.group_tokens = frozenset(aliases.canonical.values())
         """The token of every alias group, one-word groups ("russia") included."""
 
+    @cached_property
+    def signature(self) -> str:
+        """Changes whenever the tokens of some text could: a keyword index built with another
+        signature is not used."""
+        digest = hashlib.sha256(f"{TOKENIZER_VERSION}\n".encode())
+        for name, token in sorted(self.aliases.canonical.items()):
+            digest.update(f"{name}\t{token}\n".encode())
+        digest.update("\n".join(sorted(self._stop)).encode())
+        return digest.hexdigest()[:32]
+
     def __call__(self, text: str) -> list[str]:
         folded = self.aliases.apply(text.translate(_FOLD)).lower()
         words = [w for w in _TOKEN_RE.findall(folded.replace("'s ", " ")) if w not in self._stop]
@@ -146,29 +160,34 @@ class Tokenizer:
 
 
 class KeywordIndex:
-    """BM25 over chunk texts. Rebuilt from the chunks at load: it takes well under a second per
-    ten thousand chunks, and keeping no second copy on disk means it can never disagree with them."""
+    """BM25 over chunk texts, built with the index and memory-mapped from it at open; rebuilt in
+    memory only when the tokenizer (the alias list) changed since the build."""
 
-    def __init__(self, texts: Sequence[str], tokenizer: Tokenizer) -> None:
-        import bm25s
-
-        # bm25s sets its logger to DEBUG when imported; questions should not print index chatter.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
+    def __init__(self, bm25: Any, tokenizer: Tokenizer) -> None:
+        self._bm25: Any = bm25
         self.tokenizer = tokenizer
-        self.size = len(texts)
-        self._bm25 = bm25s.BM25()
-        corpus_tokens = [tokenizer(t) or [""] for t in texts]
-        self._bm25.index(corpus_tokens, show_progress=False)
+        self.size = int(self._bm25.scores["num_docs"])
         self._vocab: dict[str, int] = self._bm25.vocab_dict
-        self.doc_freq = self._document_frequencies(corpus_tokens)
+        frequencies = np.diff(np.asarray(self._bm25.scores["indptr"]))
+        # bm25s keeps a column per token in its score matrix, except for an empty token it may add.
+        self.doc_freq: dict[str, int] = {t: int(frequencies[i]) for t, i in self._vocab.items() if i < len(frequencies)}
 
-    @staticmethod
-    def _document_frequencies(corpus_tokens: list[list[str]]) -> dict[str, int]:
-        df: dict[str, int] = {}
-        for tokens in corpus_tokens:
-            for tok in set(tokens):
-                df[tok] = df.get(tok, 0) + 1
-        return df
+    @classmethod
+    def build(cls, texts: Sequence[str], tokenizer: Tokenizer) -> KeywordIndex:
+        bm25 = _bm25s().BM25()
+        bm25.index([tokenizer(t) or [""] for t in texts], show_progress=False)
+        return cls(bm25, tokenizer)
+
+    def save(self, folder: Path) -> list[str]:
+        """Write into `folder`; return the names of the files written, for the manifest."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder), show_progress=False)
+        return sorted(f.name for f in folder.iterdir())
+
+    @classmethod
+    def load(cls, folder: Path, tokenizer: Tokenizer) -> KeywordIndex:
+        bm25 = _bm25s().BM25.load(str(folder), mmap=True, show_progress=False)
+        return cls(bm25, tokenizer)
 
     def known(self, tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if t in self._vocab]
@@ -183,3 +202,11 @@ class KeywordIndex:
     def idf(self, token: str) -> float:
         df = self.doc_freq.get(token, 0)
         return float(np.log(1.0 + (self.size - df + 0.5) / (df + 0.5)))
+
+
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its logger to DEBUG when imported; questions should not print index chatter.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
