@@ -14,7 +14,7 @@ from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
 WARM_UP_QUESTION = "What did the statement say about the missile launch?"
-"""Any question: it makes the model load (15-20 s on two cores) before the first member asks."""
+"""Any question: it loads the question encoder and touches the index before the first member asks."""
 
 
 class EngineHolder:
@@ -49,8 +49,9 @@ class EngineHolder:
 
     async def reindex(self) -> str:
         async with self.lock:
-            if self._rebuild_embedder is None:  # its own model, so questions never queue behind it
-                self._rebuild_embedder = self.embedder.clone()
+            if self._rebuild_embedder is None:
+                # Its own model on one core: questions (on ONNX Runtime) keep the other.
+                self._rebuild_embedder = self.embedder.clone(threads=1)
             corpus, report = await asyncio.to_thread(
                 rebuild, self.settings.corpus_dir, self.settings.index_dir, self._rebuild_embedder
             )

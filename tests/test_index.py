@@ -34,7 +34,7 @@ def test_manifest_records_what_the_index_was_built_from(corpus_dir: Path, tmp_pa
     assert m.model.fingerprint == emb.fingerprint() and m.model.dim == emb.dim
     assert m.chunker and m.built_at
     assert set(m.documents) == set(load_corpus(corpus_dir).documents)
-    assert set(m.files) >= {"chunks.json", "chunk_vectors.npy", "sentence_vectors.npy"}
+    assert set(m.files) >= {"chunks.npy", "sentences.npy", "chunk_vectors.npy", "sentence_vectors.npy"}
 
 
 def test_nothing_changed_means_nothing_embedded(corpus_dir: Path, tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_any_damage_to_the_manifest_is_detected_and_repaired(
     assert load_index(index_dir).chunks, "the next build repairs it"
 
 
-@pytest.mark.parametrize("name", ["chunks.json", "CURRENT"])
+@pytest.mark.parametrize("name", ["chunks.npy", "CURRENT"])
 def test_damage_to_other_index_files_is_repaired_on_first_question(corpus_dir: Path, tmp_path: Path, name: str) -> None:
     index_dir = tmp_path / "ix"
     _build(corpus_dir, index_dir, HashingEmbedder())

@@ -29,11 +29,12 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from tqdm import tqdm
@@ -41,28 +42,41 @@ from tqdm import tqdm
 from embeddings.corpus.chunking import CHUNKER_VERSION, ParagraphSpan, chunk_document
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import IndexStateError, StaleIndexError
-from embeddings.index.embedder import Embedder
+from embeddings.index import question_model
+from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.index.keywords import KeywordIndex, Tokenizer
 from embeddings.index.vectors import HNSW_THRESHOLD, VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-CHUNKS = "chunks.json"
+CHUNKS = "chunks.npy"
+SENTENCES = "sentences.npy"
+CHUNK_KEYS = "chunk_keys.npy"
+SENTENCE_KEYS = "sentence_keys.npy"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 CHUNK_FAISS = "chunks.faiss"
+CHUNK_GRAPH_ROWS = "chunks.graph.npy"
+SENTENCE_GRAPH_ROWS = "sentences.graph.npy"
 LOCK_FILE = ".lock"
 BUILD_LOCK_TIMEOUT = 3600.0
 """How long a build waits for another one before it gives up (an hour: a large corpus takes long)."""
 LOCK_POLL_SECONDS = 0.2
 BUILD_NAME = re.compile(r"build-\d{8}T\d{6}-[0-9a-f]{6}")
 SENTENCE_FAISS = "sentences.faiss"
+KEYWORDS = "keywords"
 
 
 def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def _file_sha256(path: Path) -> str:
@@ -134,6 +148,8 @@ class ModelInfo:
     fingerprint: str
     dim: int
     max_tokens: int
+    stamp: str = ""
+    """Sizes and modification times of the weight files when the fingerprint was taken."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,13 @@ class Manifest:
     vector_kind: str
     files: dict[str, str]
     """File name to sha256, every file of the build but the manifest (whose own checksum is in CURRENT)."""
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """File name to (size, modification time in ns) as sealed: while both hold, opening need not
+    read the file to trust its checksum."""
+    keywords: str = ""
+    """Signature of the tokenizer the stored keyword index was built with ("" when none was stored)."""
+    question_probes: list[list[float]] | None = None
+    """The model's vectors of the question model's probe texts, when the build exported one."""
     format: int = FORMAT_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -161,12 +184,16 @@ class Manifest:
                 "fingerprint": self.model.fingerprint,
                 "dim": self.model.dim,
                 "max_tokens": self.model.max_tokens,
+                "stamp": self.model.stamp,
             },
             "chunker": self.chunker,
             "built_at": self.built_at,
             "documents": {d: {"hash": h, "path": self.paths.get(d, "")} for d, h in self.documents.items()},
             "vector_index": {"kind": self.vector_kind},
             "files": self.files,
+            "stamps": {f: list(v) for f, v in self.stamps.items()},
+            "keywords": self.keywords,
+            "question_model": None if self.question_probes is None else {"probes": self.question_probes},
         }
 
     @classmethod
@@ -185,12 +212,19 @@ class Manifest:
             if not files or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
                 raise TypeError("files must map each file to its checksum")
             entries = {str(d): (str(e["hash"]), str(e.get("path", ""))) for d, e in documents.items()}
+            stamps = {str(f): (int(v[0]), int(v[1])) for f, v in dict(data.get("stamps") or {}).items()}
+            question = data.get("question_model")
+            probes = None if question is None else [[float(x) for x in row] for row in question["probes"]]
             kind = str(data["vector_index"]["kind"])
             if kind not in ("flat", "hnsw"):
                 raise ValueError(f"unknown vector index kind {kind!r}")
             return cls(
                 model=ModelInfo(
-                    str(model["name"]), str(model["fingerprint"]), int(model["dim"]), int(model["max_tokens"])
+                    str(model["name"]),
+                    str(model["fingerprint"]),
+                    int(model["dim"]),
+                    int(model["max_tokens"]),
+                    str(model.get("stamp", "")),
                 ),
                 chunker=str(data["chunker"]),
                 built_at=str(data["built_at"]),
@@ -198,6 +232,9 @@ class Manifest:
                 paths={d: p for d, (_, p) in entries.items()},
                 vector_kind=kind,
                 files=dict(files),
+                stamps=stamps,
+                keywords=str(data.get("keywords", "")),
+                question_probes=probes,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise IndexStateError(f"the index manifest is damaged ({exc.__class__.__name__}: {exc})") from None
@@ -205,47 +242,122 @@ class Manifest:
     def incompatibility(self, embedder: Embedder) -> str:
         """Why nothing of this build can be reused with this model and chunker ("" if it can): the
         one place that decides it, for loading and for updating alike."""
-        if self.model.fingerprint != embedder.fingerprint() or self.model.dim != embedder.dim:
+        same_files = bool(self.model.stamp) and self.model.stamp == embedder.stamp()
+        if self.model.dim != embedder.dim or not (same_files or self.model.fingerprint == embedder.fingerprint()):
             return f"it was built with another model ({self.model.name})"
         if self.chunker != CHUNKER_VERSION:
             return f"it was built by chunker {self.chunker}, not {CHUNKER_VERSION}"
         return ""
 
 
+class ChunkTable(Sequence[ChunkRecord]):
+    """Chunk rows as one integer array (memory-mapped from the build), read as ChunkRecords on
+    demand: a million chunks open in milliseconds instead of a million objects being made."""
+
+    COLUMNS = 7  # document, start, end, first paragraph, last paragraph, first sentence, sentences
+
+    def __init__(self, table: np.ndarray, doc_ids: Sequence[str]) -> None:
+        self.table = table
+        self.doc_ids = list(doc_ids)
+
+    @classmethod
+    def of(cls, records: Sequence[ChunkRecord], doc_ids: Sequence[str]) -> ChunkTable:
+        position = {d: i for i, d in enumerate(doc_ids)}
+        table = np.asarray(
+            [
+                (
+                    position[r.doc_id],
+                    r.start,
+                    r.end,
+                    r.first_paragraph,
+                    r.last_paragraph,
+                    r.sentence_start,
+                    r.sentence_count,
+                )
+                for r in records
+            ],
+            dtype=np.int64,
+        ).reshape(-1, cls.COLUMNS)
+        return cls(table, doc_ids)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @overload
+    def __getitem__(self, i: int) -> ChunkRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[ChunkRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> ChunkRecord | list[ChunkRecord]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        d, start, end, first, last, s_start, s_count = self.table[i].tolist()
+        return ChunkRecord(self.doc_ids[d], start, end, first, last, s_start, s_count)
+
+
 class Index:
-    """A verified, loaded build: chunk records, sentence spans, vectors and FAISS indexes."""
+    """A verified, loaded build: chunk records, sentence spans, vectors and their search indexes."""
 
     def __init__(
         self,
         folder: Path,
         manifest: Manifest,
-        chunks: list[ChunkRecord],
+        chunks: ChunkTable,
         sentences: np.ndarray,
-        sentence_keys: list[str],
-        chunk_keys: list[str],
         chunk_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
+        chunk_index: VectorIndex | None = None,
+        sentence_index: VectorIndex | None = None,
     ) -> None:
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
         self.sentences = sentences
-        self.sentence_keys = sentence_keys
-        self.chunk_keys = chunk_keys
         self.chunk_vectors = chunk_vectors
         self.sentence_vectors = sentence_vectors
-        self.sentence_chunk = np.zeros(len(sentences), dtype=np.int64)
-        self.doc_chunks: dict[str, list[int]] = {}
-        for i, rec in enumerate(chunks):
-            self.sentence_chunk[rec.sentence_start : rec.sentence_start + rec.sentence_count] = i
-            self.doc_chunks.setdefault(rec.doc_id, []).append(i)
-        kind = manifest.vector_kind
-        if kind == "hnsw":
-            self.chunk_index = VectorIndex.load(folder / CHUNK_FAISS, kind)
-            self.sentence_index = VectorIndex.load(folder / SENTENCE_FAISS, kind)
-        else:
-            self.chunk_index = VectorIndex.build(chunk_vectors, kind)
-            self.sentence_index = VectorIndex.build(sentence_vectors, kind)
+        counts = chunks.table[:, 6] if len(chunks) else np.zeros(0, dtype=np.int64)
+        self.sentence_chunk = np.repeat(np.arange(len(chunks), dtype=np.int64), counts)
+        self.doc_chunks: dict[str, range] = {}
+        if len(chunks):
+            docs = chunks.table[:, 0]
+            edges = np.flatnonzero(np.diff(docs)) + 1
+            for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(docs)], strict=True):
+                self.doc_chunks[chunks.doc_ids[int(docs[lo])]] = range(int(lo), int(hi))
+        self.chunk_index = chunk_index or VectorIndex.exact(chunk_vectors)
+        self.sentence_index = sentence_index or VectorIndex.exact(sentence_vectors)
+
+    @cached_property
+    def chunk_keys(self) -> list[str]:
+        """Text keys of the chunks, read only by a build (to reuse vectors)."""
+        return _read_keys(self.folder / CHUNK_KEYS, len(self.chunks))
+
+    @cached_property
+    def sentence_keys(self) -> list[str]:
+        return _read_keys(self.folder / SENTENCE_KEYS, len(self.sentences))
+
+    def keyword_index(self, tokenizer: Tokenizer) -> KeywordIndex | None:
+        """The stored keyword index, when it was built with this tokenizer (the same aliases)."""
+        if not self.manifest.keywords or self.manifest.keywords != tokenizer.signature:
+            return None
+        try:
+            return KeywordIndex.load(self.folder / KEYWORDS, tokenizer)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexStateError(f"the keyword index in {self.folder} is unreadable ({exc})") from None
+
+    def question_encoder(self) -> question_model.OnnxEncoder | None:
+        """The exported question model, checked against the probe vectors recorded at build time;
+        None when the build has none. Raises QuestionModelError when it disagrees."""
+        probes = self.manifest.question_probes
+        if probes is None:
+            return None
+        encoder = question_model.OnnxEncoder(
+            self.folder / question_model.ONNX_FILE,
+            self.folder / question_model.TOKENIZER_FILE,
+            self.manifest.model.max_tokens,
+        )
+        encoder.check(probes)
+        return encoder
 
     def document_hashes(self) -> dict[str, str]:
         return dict(self.manifest.documents)
@@ -271,9 +383,13 @@ def _live_build(index_dir: Path) -> tuple[Path, str]:
     return folder, digest
 
 
-def load_index(index_dir: Path, verify: bool = True) -> Index:
+def load_index(index_dir: Path, verify: bool = True, *, full: bool = False) -> Index:
     """Load the live build, checking the manifest against CURRENT and every file against the
-    manifest; raise IndexStateError naming the first thing that is off."""
+    manifest; raise IndexStateError naming the first thing that is off.
+
+    A file whose size and modification time are still those recorded when the build was sealed is
+    not read again (hashing a million vectors would take seconds at every open); any other file is
+    hashed. `full` hashes every file regardless (`verbatim index --verify`)."""
     folder, digest = _live_build(index_dir)
     try:
         raw = (folder / MANIFEST).read_bytes()
@@ -294,72 +410,72 @@ def load_index(index_dir: Path, verify: bool = True) -> Index:
             path = folder / name
             if not path.is_file():
                 raise IndexStateError(f"index file {name} is missing")
+            if not full and manifest.stamps.get(name) == _stamp(path):
+                continue
             if _file_sha256(path) != expected:
                 raise IndexStateError(f"index file {name} does not match its checksum (damaged)")
-    rows = _read_rows(folder / CHUNKS)
     try:
-        chunk_vectors = np.load(folder / CHUNK_VECTORS, mmap_mode="r")
-        sentence_vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r")
+        # Mapped, not read: pages come in as questions touch them. np.asarray drops the memmap
+        # subclass, whose per-item Python overhead would dominate a question.
+        table, sentences, chunk_vectors, sentence_vectors = (
+            np.asarray(np.load(folder / name, mmap_mode="r"))
+            for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS)
+        )
     except (OSError, ValueError) as exc:
-        raise IndexStateError(f"index vectors in {folder} are unreadable ({exc})") from None
-    dim = manifest.model.dim
+        raise IndexStateError(f"index arrays in {folder} are unreadable ({exc})") from None
+    chunks = ChunkTable(table, list(manifest.documents))
+    _check_rows(folder, chunks, sentences, chunk_vectors, sentence_vectors, manifest.model.dim)
+    chunk_index = sentence_index = None
+    if manifest.vector_kind == "hnsw":
+        try:
+            chunk_index = VectorIndex.load(chunk_vectors, folder / CHUNK_FAISS, np.load(folder / CHUNK_GRAPH_ROWS))
+            sentence_index = VectorIndex.load(
+                sentence_vectors, folder / SENTENCE_FAISS, np.load(folder / SENTENCE_GRAPH_ROWS)
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise IndexStateError(f"the vector graphs in {folder} are unreadable ({exc})") from None
+    return Index(folder, manifest, chunks, sentences, chunk_vectors, sentence_vectors, chunk_index, sentence_index)
+
+
+def _check_rows(
+    folder: Path,
+    chunks: ChunkTable,
+    sentences: np.ndarray,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    dim: int,
+) -> None:
+    """Shapes and cross-references, checked with array operations so a million rows cost nothing."""
     problems = []
-    if chunk_vectors.shape != (len(rows.chunks), dim):
-        problems.append(f"{len(rows.chunks)} chunks but chunk vectors of shape {chunk_vectors.shape}")
-    if sentence_vectors.shape != (len(rows.sentences), dim):
-        problems.append(f"{len(rows.sentences)} sentences but sentence vectors of shape {sentence_vectors.shape}")
+    table = chunks.table
+    if table.ndim != 2 or table.shape[1] != ChunkTable.COLUMNS:
+        problems.append(f"chunk rows of shape {table.shape}")
+    elif len(table):
+        starts, counts = table[:, 5], table[:, 6]
+        expected_starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        if (counts < 0).any() or not np.array_equal(starts, expected_starts) or counts.sum() != len(sentences):
+            problems.append("chunks do not point at consecutive sentences")
+        docs = table[:, 0]
+        if docs.min() < 0 or docs.max() >= len(chunks.doc_ids) or (np.diff(docs) < 0).any():
+            problems.append("chunks name documents the manifest does not list, or out of order")
+    if sentences.ndim != 2 or sentences.shape[1:] != (2,):
+        problems.append(f"sentence spans of shape {sentences.shape}")
+    if chunk_vectors.shape != (len(table), dim):
+        problems.append(f"{len(table)} chunks but chunk vectors of shape {chunk_vectors.shape}")
+    if sentence_vectors.shape != (len(sentences), dim):
+        problems.append(f"{len(sentences)} sentences but sentence vectors of shape {sentence_vectors.shape}")
     if problems:
         raise IndexStateError(f"index in {folder} is inconsistent: {'; '.join(problems)}")
-    return Index(
-        folder,
-        manifest,
-        rows.chunks,
-        rows.sentences,
-        rows.sentence_keys,
-        rows.chunk_keys,
-        np.asarray(chunk_vectors),
-        np.asarray(sentence_vectors),
-    )
 
 
-@dataclass(frozen=True)
-class Rows:
-    """The contents of chunks.json, parsed and checked in one place."""
-
-    chunks: list[ChunkRecord]
-    sentences: np.ndarray
-    chunk_keys: list[str]
-    sentence_keys: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "chunks": [
-                [c.doc_id, c.start, c.end, c.first_paragraph, c.last_paragraph, c.sentence_start, c.sentence_count]
-                for c in self.chunks
-            ],
-            "sentences": self.sentences.tolist(),
-            "chunk_keys": self.chunk_keys,
-            "sentence_keys": self.sentence_keys,
-        }
-
-
-def _read_rows(path: Path) -> Rows:
+def _read_keys(path: Path, count: int) -> list[str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        chunks = [
-            ChunkRecord(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6]))
-            for r in data["chunks"]
-        ]
-        sentences = np.asarray(data["sentences"], dtype=np.int64).reshape(-1, 2)
-        chunk_keys = [str(k) for k in data["chunk_keys"]]
-        sentence_keys = [str(k) for k in data["sentence_keys"]]
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise IndexStateError(f"{path.name} in {path.parent} is unreadable ({exc.__class__.__name__}: {exc})") from None
-    if len(chunk_keys) != len(chunks) or len(sentence_keys) != len(sentences):
-        raise IndexStateError(f"{path.name} in {path.parent} is inconsistent: text keys do not match the rows")
-    if any(not 0 <= c.sentence_start <= c.sentence_start + c.sentence_count <= len(sentences) for c in chunks):
-        raise IndexStateError(f"{path.name} in {path.parent} is inconsistent: a chunk points past the sentences")
-    return Rows(chunks, sentences, chunk_keys, sentence_keys)
+        keys = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"{path.name} in {path.parent} is unreadable ({exc})") from None
+    if len(keys) != count:
+        raise IndexStateError(f"{path.name} in {path.parent} is inconsistent: {len(keys)} keys for {count} rows")
+    return [k.decode("ascii") for k in keys.tolist()]
 
 
 def staleness(index: Index, corpus: Corpus, embedder: Embedder) -> list[str]:
@@ -394,24 +510,44 @@ def update_index(
     progress: bool = False,
     vector_kind: str | None = None,
     on_wait: Callable[[str], None] = log.warning,
+    tokenizer: Tokenizer | None = None,
+    verify: bool = False,
 ) -> UpdateReport:
     """Bring the index in line with the corpus, embedding only text it has not embedded before.
 
     One build at a time, across processes: a second build (another terminal, or the command line
     during a `/reindex`) waits for the first, told who holds the index, then updates from its result.
+
+    With a tokenizer the keyword index is built and stored too; `verify` reads every file of the
+    existing index (and checks its question model) instead of trusting unchanged sizes and times.
     """
     with build_lock(index_dir, on_wait):
-        return _update(index_dir, corpus, embedder, progress=progress, vector_kind=vector_kind)
+        return _update(
+            index_dir, corpus, embedder, progress=progress, vector_kind=vector_kind, tokenizer=tokenizer, verify=verify
+        )
 
 
 def _update(
-    index_dir: Path, corpus: Corpus, embedder: Embedder, *, progress: bool, vector_kind: str | None
+    index_dir: Path,
+    corpus: Corpus,
+    embedder: Embedder,
+    *,
+    progress: bool,
+    vector_kind: str | None,
+    tokenizer: Tokenizer | None,
+    verify: bool,
 ) -> UpdateReport:
     started = time.perf_counter()
     report = UpdateReport(documents=len(corpus))
     old: Index | None = None
     try:
-        old = load_index(index_dir)
+        old = load_index(index_dir, full=verify)
+        if verify:
+            old.question_encoder()
+    except question_model.QuestionModelError as exc:
+        report.rebuilt_from_scratch = str(exc)
+        log.warning("ignoring the existing index: %s", exc)
+        old = None
     except IndexStateError as exc:
         if (index_dir / CURRENT).exists():
             report.rebuilt_from_scratch = exc.reason
@@ -424,7 +560,8 @@ def _update(
             old = None
     old_hashes = old.document_hashes() if old else {}
     report.added, report.changed, report.removed = _diff(old_hashes, corpus.documents.values())
-    if old is not None and not (report.added or report.changed or report.removed):
+    keywords_current = tokenizer is None or (old is not None and old.manifest.keywords == tokenizer.signature)
+    if old is not None and keywords_current and not (report.added or report.changed or report.removed):
         report.chunks, report.sentences = len(old.chunks), len(old.sentences)
         report.up_to_date = True
         report.seconds = time.perf_counter() - started
@@ -432,8 +569,7 @@ def _update(
 
     chunks: list[ChunkRecord] = []
     spans: list[tuple[int, int]] = []
-    chunk_texts: list[str] = []
-    sentence_texts: list[str] = []
+    passages: list[Passage] = []
     documents = list(corpus.documents.values())
     for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 2, leave=False):
         reusable = old is not None and old_hashes.get(doc.doc_id) == doc.content_hash
@@ -455,8 +591,10 @@ def _update(
                 (ch.start, ch.end, ch.first_paragraph, ch.last_paragraph, list(ch.sentences))
                 for ch in chunk_document(doc.text, embedder.count_tokens, limit)
             ]
-        for piece in pieces:
-            _append(chunks, spans, chunk_texts, sentence_texts, doc, *piece)
+        for start, end, first, last, sentences in pieces:
+            chunks.append(ChunkRecord(doc.doc_id, start, end, first, last, len(spans), len(sentences)))
+            spans.extend(sentences)
+            passages.append(Passage.of(doc, start, end, sentences))
 
     cache: dict[str, np.ndarray] = {}
     if old is not None:
@@ -464,36 +602,58 @@ def _update(
             cache[key] = row
         for key, row in zip(old.sentence_keys, old.sentence_vectors, strict=True):
             cache[key] = row
-    chunk_keys = [_text_key(t) for t in chunk_texts]
-    sentence_keys = [_text_key(t) for t in sentence_texts]
-    missing: dict[str, str] = {}
-    for key, text in zip(chunk_keys + sentence_keys, chunk_texts + sentence_texts, strict=True):
-        if key not in cache:
-            missing[key] = text
-    report.embedded = len(missing)
-    report.reused = len(chunk_keys) + len(sentence_keys) - len(missing)
+    missing = {p.key: p for p in passages if p.key not in cache or any(k not in cache for k in p.sentence_keys)}
+    report.embedded = sum(1 + len(p.spans) for p in missing.values())
+    report.reused = sum(1 + len(p.spans) for p in passages) - report.embedded
     if missing:
-        log.info("embedding %d new texts", len(missing))
-        vectors = _embed(embedder, list(missing.values()), progress)
-        for key, row in zip(missing, vectors, strict=True):
-            cache[key] = row
+        log.info("embedding %d new passages", len(missing))
+        _embed(embedder, list(missing.values()), cache, progress)
     dim = embedder.dim
+    chunk_keys = [p.key for p in passages]
+    sentence_keys = [k for p in passages for k in p.sentence_keys]
     chunk_vectors = np.stack([cache[k] for k in chunk_keys]) if chunk_keys else np.zeros((0, dim), np.float32)
     sentence_vectors = np.stack([cache[k] for k in sentence_keys]) if sentence_keys else np.zeros((0, dim), np.float32)
     report.chunks, report.sentences = len(chunks), len(spans)
 
     kind = vector_kind or ("hnsw" if len(spans) >= HNSW_THRESHOLD else "flat")
     manifest = Manifest(
-        model=ModelInfo(embedder.name, embedder.fingerprint(), dim, embedder.max_tokens),
+        model=ModelInfo(embedder.name, embedder.fingerprint(), dim, embedder.max_tokens, embedder.stamp()),
         chunker=CHUNKER_VERSION,
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         documents={d.doc_id: d.content_hash for d in corpus.documents.values()},
         paths={d.doc_id: d.path for d in corpus.documents.values()},
         vector_kind=kind,
         files={},
+        keywords=tokenizer.signature if tokenizer else "",
     )
-    rows = Rows(chunks, np.asarray(spans, dtype=np.int64).reshape(-1, 2), chunk_keys, sentence_keys)
-    _write_build(index_dir, manifest, rows, chunk_vectors.astype(np.float32), sentence_vectors.astype(np.float32))
+    keywords = None
+    if tokenizer is not None:
+        texts = [corpus.documents[c.doc_id].text[c.start : c.end] for c in chunks]
+        keywords = KeywordIndex.build(texts, tokenizer)
+    chunk_vectors = chunk_vectors.astype(np.float32)
+    sentence_vectors = sentence_vectors.astype(np.float32)
+    graphs = None
+    if kind == "hnsw":
+        graphs = (
+            _graph(chunk_vectors, chunk_keys, old.chunk_index if old else None, old.chunk_keys if old else None),
+            _graph(
+                sentence_vectors,
+                sentence_keys,
+                old.sentence_index if old else None,
+                old.sentence_keys if old else None,
+            ),
+        )
+    build = Build(
+        ChunkTable.of(chunks, list(manifest.documents)),
+        np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+        chunk_keys,
+        sentence_keys,
+        chunk_vectors,
+        sentence_vectors,
+        graphs,
+        keywords,
+    )
+    _write_build(index_dir, manifest, build, lambda folder: _question_model(folder, embedder, old))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -501,16 +661,38 @@ def _update(
 EMBED_BATCH = 512
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: bool) -> np.ndarray:
-    """Embedding is nearly all of a build's time: on a terminal, a bar counts the texts."""
-    if not progress or len(texts) <= EMBED_BATCH:
-        return embedder.encode(texts)
-    parts = []
-    with tqdm(total=len(texts), desc="embedding", unit="text") as bar:
-        for at in range(0, len(texts), EMBED_BATCH):
-            parts.append(embedder.encode(texts[at : at + EMBED_BATCH]))
-            bar.update(len(parts[-1]))
-    return np.concatenate(parts)
+@dataclass(frozen=True)
+class Passage:
+    """A chunk as the model reads it (its document's title, then its text) and where each of its
+    sentences lies in that text; the sentences are embedded in the same pass, in context."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    key: str
+    sentence_keys: tuple[str, ...]
+
+    @classmethod
+    def of(cls, doc: Document, start: int, end: int, sentences: list[tuple[int, int]]) -> Passage:
+        header = context_header(doc)
+        text = header + doc.text[start:end]
+        shift = len(header) - start
+        spans = tuple((s + shift, e + shift) for s, e in sentences)
+        key = _text_key(text)
+        # A sentence's vector depends on the passage it was read in: it is keyed by both.
+        return cls(text, spans, key, tuple(_text_key(f"{key}:{s}:{e}") for s, e in spans))
+
+
+def _embed(embedder: Embedder, passages: list[Passage], cache: dict[str, np.ndarray], progress: bool) -> None:
+    """Embedding is nearly all of a build's time: on a terminal, a bar counts the passages."""
+    with tqdm(total=len(passages), desc="embedding", unit="passage", disable=not progress) as bar:
+        for at in range(0, len(passages), EMBED_BATCH):
+            batch = passages[at : at + EMBED_BATCH]
+            vectors, sentence_vectors = embedder.encode_passages([p.text for p in batch], [p.spans for p in batch])
+            for passage, row, rows in zip(batch, vectors, sentence_vectors, strict=True):
+                cache[passage.key] = row
+                for key, sentence_row in zip(passage.sentence_keys, rows, strict=True):
+                    cache[key] = sentence_row
+            bar.update(len(batch))
 
 
 def context_header(doc: Document) -> str:
@@ -519,27 +701,64 @@ def context_header(doc: Document) -> str:
     return f"{doc.title}\n"
 
 
-def _append(
-    chunks: list[ChunkRecord],
-    spans: list[tuple[int, int]],
-    chunk_texts: list[str],
-    sentence_texts: list[str],
-    doc: Document,
-    start: int,
-    end: int,
-    first: int,
-    last: int,
-    sentences: list[tuple[int, int]],
-) -> None:
-    chunks.append(ChunkRecord(doc.doc_id, start, end, first, last, len(spans), len(sentences)))
-    chunk_texts.append(context_header(doc) + doc.text[start:end])
-    for s, e in sentences:
-        spans.append((s, e))
-        sentence_texts.append(doc.text[s:e])
+def _question_model(folder: Path, embedder: Embedder, old: Index | None) -> list[list[float]] | None:
+    """Put the question model into a new build: linked from the previous build when it was made from
+    the same weights, otherwise exported and checked. Without it (another embedder, or an export that
+    failed) questions are encoded by the build's own model: slower to start, same vectors."""
+    if not isinstance(embedder, SentenceTransformerEmbedder):
+        return None
+    files = (question_model.ONNX_FILE, question_model.TOKENIZER_FILE)
+    if old is not None and old.manifest.question_probes is not None:
+        try:
+            for name in files:
+                os.link(old.folder / name, folder / name)
+            return old.manifest.question_probes
+        except OSError:
+            for name in files:
+                (folder / name).unlink(missing_ok=True)
+    try:
+        return question_model.export(embedder.path, folder, embedder.encode)
+    except Exception as exc:  # the index is still right without it
+        log.warning("questions will be encoded with sentence-transformers: the ONNX export failed (%s)", exc)
+        for name in files:
+            (folder / name).unlink(missing_ok=True)
+        return None
+
+
+def _graph(vectors: np.ndarray, keys: list[str], old: VectorIndex | None, old_keys: list[str] | None) -> VectorIndex:
+    """The previous build's graph with this build's rows (matched by text key), or a new graph."""
+    if old is None or old.graph is None or old_keys is None:
+        return VectorIndex.with_graph(vectors)
+    free: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        free.setdefault(key, []).append(row)
+    rows = np.full(len(old.rows), -1, dtype=np.int64)
+    for position, old_row in enumerate(old.rows.tolist()):
+        bucket = free.get(old_keys[old_row]) if old_row >= 0 else None
+        if bucket:
+            rows[position] = bucket.pop()
+    return old.grown(vectors, rows)
+
+
+@dataclass
+class Build:
+    """Everything a build writes besides its manifest."""
+
+    chunks: ChunkTable
+    sentences: np.ndarray
+    chunk_keys: list[str]
+    sentence_keys: list[str]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    graphs: tuple[VectorIndex, VectorIndex] | None
+    keywords: KeywordIndex | None
 
 
 def _write_build(
-    index_dir: Path, manifest: Manifest, rows: Rows, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+    index_dir: Path,
+    manifest: Manifest,
+    build: Build,
+    add_question_model: Callable[[Path], list[list[float]] | None] = lambda folder: None,
 ) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
@@ -547,19 +766,38 @@ def _write_build(
     tmp = index_dir / f".{name}.tmp"
     tmp.mkdir()
     try:
-        (tmp / CHUNKS).write_text(json.dumps(rows.to_json(), separators=(",", ":")), encoding="utf-8")
-        np.save(tmp / CHUNK_VECTORS, chunk_vectors)
-        np.save(tmp / SENTENCE_VECTORS, sentence_vectors)
-        files = [CHUNKS, CHUNK_VECTORS, SENTENCE_VECTORS]
-        if manifest.vector_kind == "hnsw":
-            VectorIndex.build(chunk_vectors, "hnsw").save(tmp / CHUNK_FAISS)
-            VectorIndex.build(sentence_vectors, "hnsw").save(tmp / SENTENCE_FAISS)
+        arrays = {
+            CHUNKS: build.chunks.table,
+            SENTENCES: build.sentences,
+            CHUNK_KEYS: np.asarray(build.chunk_keys, dtype="S32"),
+            SENTENCE_KEYS: np.asarray(build.sentence_keys, dtype="S32"),
+            CHUNK_VECTORS: build.chunk_vectors,
+            SENTENCE_VECTORS: build.sentence_vectors,
+        }
+        if build.graphs is not None:
+            arrays[CHUNK_GRAPH_ROWS] = build.graphs[0].save(tmp / CHUNK_FAISS)
+            arrays[SENTENCE_GRAPH_ROWS] = build.graphs[1].save(tmp / SENTENCE_FAISS)
+        for file, array in arrays.items():
+            np.save(tmp / file, array)
+        files = list(arrays)
+        if build.graphs is not None:
             files += [CHUNK_FAISS, SENTENCE_FAISS]
-        sealed = dataclasses.replace(manifest, files={f: _file_sha256(tmp / f) for f in files})
+        if build.keywords is not None:
+            files += [f"{KEYWORDS}/{name}" for name in build.keywords.save(tmp / KEYWORDS)]
+        probes = add_question_model(tmp)
+        if probes is not None:
+            files += [question_model.ONNX_FILE, question_model.TOKENIZER_FILE]
+        for f in files:
+            _fsync(tmp / f)
+        sealed = dataclasses.replace(
+            manifest,
+            files={f: _file_sha256(tmp / f) for f in files},
+            stamps={f: _stamp(tmp / f) for f in files},
+            question_probes=probes,
+        )
         raw = json.dumps(sealed.to_json(), indent=1).encode("utf-8")
         (tmp / MANIFEST).write_bytes(raw)
-        for f in [*files, MANIFEST]:
-            _fsync(tmp / f)
+        _fsync(tmp / MANIFEST)
         os.replace(tmp, index_dir / name)
         # CURRENT names the build and carries its manifest's checksum: every file is then
         # checked against something no other file can change.

@@ -1,7 +1,15 @@
-"""FAISS behind a small interface: exact inner-product search while the corpus is small, HNSW past a
-size where exact search would cost more than a few milliseconds a question.
+"""Nearest vectors by inner product: exact while that is cheap, an HNSW graph past that.
 
 Vectors are unit length, so inner product is cosine similarity and scores compare across indexes.
+
+The full-precision vectors are the index's own `.npy` files, memory-mapped: exact search reads them
+directly (no second copy in FAISS), and the graph stores only 8-bit codes to walk on, then every
+hit is rescored exactly from the mapped vectors. Scores are therefore always exact; only which
+rows are found is approximate.
+
+The graph grows with the corpus: a graph position maps to a row of the current build (`rows`), new
+rows are added to the graph, removed ones are left as tombstones (-1) and skipped, and the graph is
+rebuilt only when tombstones reach a quarter of it.
 """
 
 from __future__ import annotations
@@ -11,69 +19,109 @@ from typing import Any
 
 import numpy as np
 
-HNSW_THRESHOLD = 1_000_000
-"""Below this many vectors the flat index is exact and answers in well under 200 ms on two cores
-(about 18 ms at 100,000 vectors, benchmarks/scale.py); HNSW trades recall for speed, so it is
-only worth it past that."""
+HNSW_THRESHOLD = 200_000
+"""From this many vectors on, the graph is used: below it exact search costs under about 20 ms a
+question on two cores (benchmarks/speed.py --scale), and exact recall is worth that."""
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+"""Candidates kept while walking the graph; never fewer than twice the neighbours asked for."""
+MAX_TOMBSTONES = 0.25
 
 
 class VectorIndex:
-    """Unit vectors searchable by inner product; kind 'flat' (exact) or 'hnsw' (approximate)."""
+    """Row vectors searchable by inner product, exactly or through a graph of graph positions."""
 
-    def __init__(self, index: Any, kind: str) -> None:
-        self._index = index
-        self.kind = kind
+    def __init__(self, vectors: np.ndarray, graph: Any = None, rows: np.ndarray | None = None) -> None:
+        self.vectors = vectors
+        self.graph = graph
+        self.rows = rows if rows is not None else np.zeros(0, dtype=np.int64)
+        """Graph position to row (-1 for a removed row); empty without a graph."""
 
-    @classmethod
-    def build(cls, vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
-        import faiss
-
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dim = vectors.shape[1]
-        kind = kind or ("hnsw" if len(vectors) >= HNSW_THRESHOLD else "flat")
-        index: Any
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = HNSW_EF_SEARCH
-        else:
-            raise ValueError(f"unknown index kind {kind!r}")
-        if len(vectors):
-            index.add(vectors)
-        return cls(index, kind)
-
-    @classmethod
-    def load(cls, path: Path, kind: str) -> VectorIndex:
-        import faiss
-
-        index: Any = faiss.read_index(str(path))
-        if kind == "hnsw":
-            index.hnsw.efSearch = HNSW_EF_SEARCH
-        return cls(index, kind)
-
-    def save(self, path: Path) -> None:
-        import faiss
-
-        faiss.write_index(self._index, str(path))
+    @property
+    def kind(self) -> str:
+        return "flat" if self.graph is None else "hnsw"
 
     @property
     def size(self) -> int:
-        return int(self._index.ntotal)
+        return len(self.vectors)
 
-    @property
-    def dim(self) -> int:
-        return int(self._index.d)
+    @classmethod
+    def exact(cls, vectors: np.ndarray) -> VectorIndex:
+        return cls(vectors)
+
+    @classmethod
+    def with_graph(cls, vectors: np.ndarray) -> VectorIndex:
+        import faiss
+
+        make: Any = faiss.IndexHNSWSQ  # the stubs miss the (dim, quantizer type, M, metric) overload
+        graph = make(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        sample = np.asarray(vectors[:: max(1, len(vectors) // 50_000)], dtype=np.float32)
+        graph.train(sample)
+        index = cls(vectors, graph, np.zeros(0, dtype=np.int64))
+        index._add_rows(np.arange(len(vectors), dtype=np.int64))
+        return index
+
+    def grown(self, vectors: np.ndarray, rows: np.ndarray) -> VectorIndex:
+        """This graph carried over to a new build: `rows` maps each graph position to its row in
+        the new build (-1 for removed); rows of the new build not in the graph are added to it.
+        Rebuilt from scratch when too much of it would be tombstones."""
+        assert self.graph is not None
+        present = np.zeros(len(vectors), dtype=bool)
+        present[rows[rows >= 0]] = True
+        missing = np.flatnonzero(~present)
+        dead = int((rows < 0).sum())
+        if dead > MAX_TOMBSTONES * (len(rows) + len(missing)):
+            return VectorIndex.with_graph(vectors)
+        index = VectorIndex(vectors, self.graph, rows.astype(np.int64))
+        index._add_rows(missing)
+        return index
+
+    def _add_rows(self, rows: np.ndarray) -> None:
+        for at in range(0, len(rows), 100_000):
+            part = rows[at : at + 100_000]
+            self.graph.add(np.ascontiguousarray(self.vectors[part], dtype=np.float32))
+        self.rows = np.concatenate([self.rows, rows]).astype(np.int64)
+
+    @classmethod
+    def load(cls, vectors: np.ndarray, graph_path: Path, rows: np.ndarray) -> VectorIndex:
+        import faiss
+
+        graph = faiss.read_index(str(graph_path))
+        if graph.ntotal != len(rows):
+            raise ValueError(f"the graph has {graph.ntotal} vectors but {len(rows)} positions")
+        return cls(vectors, graph, rows)
+
+    def save(self, graph_path: Path) -> np.ndarray:
+        """Write the graph; return the position-to-row map, which the caller stores beside it."""
+        import faiss
+
+        faiss.write_index(self.graph, str(graph_path))
+        return self.rows
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and ids of the k nearest rows (ids -1 where fewer exist)."""
+        """Exact scores and ids of the k nearest rows, best first."""
         k = min(k, self.size)
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+        query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
+        if self.graph is None:
+            scores = self.vectors @ query
+            ids = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        else:
+            import faiss
+
+            hnsw_params: Any = faiss.SearchParametersHNSW  # type: ignore[attr-defined]  # not in the stubs
+            want = k + int((self.rows < 0).sum() > 0) * k  # room for tombstones among the hits
+            params = hnsw_params(efSearch=max(HNSW_EF_SEARCH, 2 * want))
+            _, found = self.graph.search(query.reshape(1, -1), want, params=params)
+            positions = found[0][found[0] >= 0]
+            ids = self.rows[positions]
+            ids = np.unique(ids[ids >= 0])
+            scores = self.vectors[ids] @ query
+            keep = np.argsort(-scores, kind="stable")[:k]
+            return scores[keep].astype(np.float32), ids[keep]
+        order = np.argsort(-scores[ids], kind="stable")
+        ids = ids[order]
+        return scores[ids].astype(np.float32), ids.astype(np.int64)
