@@ -31,7 +31,7 @@ from embeddings.answer.ranking import RANK_FEATURES, Models, coverage, shipped_m
 from embeddings.corpus.chunking import Paragraph, ParagraphSpan, is_heading, paragraphs
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
-from embeddings.index.embedder import Embedder
+from embeddings.index.embedder import QuestionEncoder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
 from embeddings.index.store import Index
 from embeddings.settings import Settings
@@ -269,7 +269,7 @@ class SearchEngine:
         self,
         corpus: Corpus,
         index: Index,
-        embedder: Embedder,
+        embedder: QuestionEncoder,
         tokenizer: Tokenizer,
         models: Models | None = None,
         max_question_chars: int = Settings.max_question_chars,
@@ -281,7 +281,7 @@ class SearchEngine:
         self.tokenizer = tokenizer
         self._models = models
         texts = [corpus.documents[c.doc_id].text[c.start : c.end] for c in index.chunks]
-        self.keywords = KeywordIndex(texts, tokenizer)
+        self.keywords = index.keyword_index(tokenizer) or KeywordIndex.build(texts, tokenizer)
         self.headers = MetadataIndex(corpus.documents.values(), tokenizer)
         self._paragraphs: dict[str, list[Paragraph]] = {}
         self._starts: dict[str, list[int]] = {}
@@ -438,12 +438,26 @@ class SearchEngine:
         doc_best: dict[str, float] = {}
         doc_mass: dict[str, float] = {}
         top_s = float(s_cos.max()) if n else 0.0
-        for i, c in enumerate(chunk_ids):
-            d = idx.chunks[int(c)].doc_id
+        doc_ids = idx.chunks.doc_ids
+        for i, d_index in enumerate(idx.chunks.table[chunk_ids, 0].tolist()):
+            d = doc_ids[d_index]
             doc_best[d] = max(doc_best.get(d, -1.0), float(s_cos[i]))
             doc_mass[d] = doc_mass.get(d, 0.0) + math.exp(DOC_MASS_TEMPERATURE * (float(s_cos[i]) - top_s))
         all_mass = sum(doc_mass.values()) or 1.0
         top_c = float(c_cos.max()) if n else 0.0
+        # The sentence before and after each candidate, where its chunk has one: their closeness
+        # and the closeness of the three together, computed for all candidates at once.
+        table = idx.chunks.table[chunk_ids] if n else np.zeros((0, 7), dtype=np.int64)
+        has_prev = sids > table[:, 5]
+        has_next = sids + 1 < table[:, 5] + table[:, 6]
+        vectors = idx.sentence_vectors
+        prev_vec = vectors[np.where(has_prev, sids - 1, sids)] * has_prev[:, None]
+        next_vec = vectors[np.where(has_next, sids + 1, sids)] * has_next[:, None]
+        prev_cos = np.where(has_prev, prev_vec @ qvec, -np.inf)
+        next_cos = np.where(has_next, next_vec @ qvec, -np.inf)
+        nb_cos_all = np.where(has_prev | has_next, np.maximum(prev_cos, next_cos), s_cos)
+        window = vectors[sids] + prev_vec + next_vec
+        window_cos_all = (window @ qvec) / np.maximum(np.linalg.norm(window, axis=1), 1e-9)
         for i in range(n):
             sid = int(sids[i])
             rec = idx.chunks[int(chunk_ids[i])]
@@ -451,10 +465,9 @@ class SearchEngine:
             m = matches.get(rec.doc_id)
             if m is None:
                 m = matches[rec.doc_id] = self.headers.match(rec.doc_id, terms, info.dates)
-            neighbours = [j for j in (sid - 1, sid + 1) if j in rec.sentence_ids]
-            nb_cos = float(np.max(idx.sentence_vectors[neighbours] @ qvec)) if neighbours else float(s_cos[i])
-            window_vec = idx.sentence_vectors[[sid, *neighbours]].sum(axis=0)
-            window_cos = float(window_vec @ qvec) / max(float(np.linalg.norm(window_vec)), 1e-9)
+            neighbours = [j for j, ok in ((sid - 1, has_prev[i]), (sid + 1, has_next[i])) if ok]
+            nb_cos = float(nb_cos_all[i])
+            window_cos = float(window_cos_all[i])
             s_seq = self._sentence_tokens(sid, doc)
             s_tokens = frozenset(s_seq)
             w_seq = [t for j in sorted([sid, *neighbours]) for t in self._sentence_tokens(j, doc)]
