@@ -1,0 +1,412 @@
+"""Speed and memory, each comparison measured side by side in one run (these machines are noisy:
+read the ratios, and the absolute times as upper bounds).
+
+    .venv/bin/python benchmarks/speed.py                 # everything below (about 15 minutes)
+    .venv/bin/python benchmarks/speed.py questions cold  # only some sections
+
+Sections:
+  questions  question p50/p95 against a bare encode (ONNX, and torch at one and two threads),
+             alone and with two asking at once; over the seed corpus
+  cold       a fresh `verbatim ask` against `verbatim sources` and a no-op `verbatim index`
+  build      texts/s and tokens/s: chunks and sentences encoded separately (before) against one
+             pass (now), on the same passages of real UN speeches
+  rebuild    question p95 while a rebuild runs in the same process (as `/reindex` does) against idle
+  scale      100k and 1M rows of realistic vectors (real sentence vectors, perturbed): build,
+             open, memory, question p50 and recall@10 against exact search; keyword top-k at 1M
+  bot        20 and 50 simultaneous /ask through the local fake Discord, with the real model
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from embeddings.corpus.documents import load_corpus  # noqa: E402
+from embeddings.engine import open_engine, rebuild  # noqa: E402
+from embeddings.index.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.index.store import Passage, context_header  # noqa: E402
+from embeddings.index.vectors import VectorIndex  # noqa: E402
+
+CACHE = ROOT / ".bench"
+SEEDS = ROOT / "corpus"
+DISTRACTORS = ROOT.parent / "shared" / "distractors" / "ungd"
+POOL = ROOT / "benchmarks" / "questions" / "pool_dev.jsonl"
+VERBATIM = ROOT / ".venv" / "bin" / "verbatim"
+
+
+def pool_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in POOL.read_text().splitlines() if line.strip()]
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000.0, q))
+
+
+def line(label: str, values: Sequence[float]) -> str:
+    return f"  {label:<44} p50 {pct(values, 50):7.1f} ms   p95 {pct(values, 95):7.1f} ms   (n={len(values)})"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for row in fh:
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def seed_engine() -> Any:
+    return open_engine(SEEDS, CACHE / "speed-seed-index", on_notice=lambda m: print(f"  ({m})", file=sys.stderr))
+
+
+# ---- questions ----------------------------------------------------------------------------------
+
+
+def section_questions() -> None:
+    print("\n## Questions over the seed corpus (one thread each)")
+    engine = seed_engine()
+    questions = pool_questions()
+    st = SentenceTransformerEmbedder()
+    import torch
+
+    for q in questions[:3]:
+        engine.search(q)
+        st.encode([q])
+    onnx, search, torch1, torch2 = [], [], [], []
+    for q in questions:
+        onnx.append(timed(lambda q=q: engine.embedder.encode([q])))
+        search.append(timed(lambda q=q: engine.search(q)))
+        torch.set_num_threads(1)
+        torch1.append(timed(lambda q=q: st.encode([q])))
+        torch.set_num_threads(2)
+        torch2.append(timed(lambda q=q: st.encode([q])))
+    print(line("bare encode, ONNX Runtime, 1 thread", onnx))
+    print(line("bare encode, torch, 1 thread", torch1))
+    print(line("bare encode, torch, 2 threads", torch2))
+    print(line("whole question (encode + search + rank)", search))
+    print(f"  whole question / bare ONNX encode: {pct(search, 50) / pct(onnx, 50):.2f}x at p50")
+
+    pair: list[float] = []
+
+    def ask_all(items: list[str]) -> None:
+        for q in items:
+            pair.append(timed(lambda q=q: engine.search(q)))
+
+    threads = [threading.Thread(target=ask_all, args=(questions[i::2],)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(line("whole question, two asking at once", pair))
+
+
+# ---- cold start ---------------------------------------------------------------------------------
+
+
+def section_cold() -> None:
+    print("\n## Cold commands (a new process each, median of 5)")
+    seed_engine()  # the index exists and is current
+    env = {**os.environ, "VERBATIM_CORPUS": str(SEEDS), "VERBATIM_INDEX": str(CACHE / "speed-seed-index")}
+    runs = {
+        "verbatim sources": [str(VERBATIM), "sources"],
+        "verbatim index (nothing changed)": [str(VERBATIM), "index"],
+        "verbatim ask": [str(VERBATIM), "ask", "What did Japan say about the ICBM launch in November 2024?"],
+    }
+    times: dict[str, float] = {}
+    for label, cmd in runs.items():
+        samples = []
+        for _ in range(5):
+            t = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            samples.append(time.perf_counter() - t)
+        times[label] = statistics.median(samples)
+        print(f"  {label:<36} {times[label]:6.2f} s")
+    print(f"  ask / sources: {times['verbatim ask'] / times['verbatim sources']:.2f}x")
+    probe = "import sys; from embeddings.engine import open_engine; from pathlib import Path; "
+    probe += f"e = open_engine(Path({str(SEEDS)!r}), Path({str(CACHE / 'speed-seed-index')!r})); "
+    probe += "e.search('ICBM launch'); "
+    probe += "print(sum(m in sys.modules for m in ('torch', 'sentence_transformers', 'transformers')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    print(f"  torch, sentence-transformers or transformers imported to answer: {out.stdout.strip()} of 3")
+
+
+# ---- build --------------------------------------------------------------------------------------
+
+
+def ungd_passages(embedder: SentenceTransformerEmbedder, docs: int) -> list[Passage]:
+    from embeddings.corpus.chunking import chunk_document
+
+    corpus = load_corpus(DISTRACTORS)
+    passages = []
+    for doc in list(corpus.documents.values())[:docs]:
+        limit = embedder.max_tokens - embedder.count_tokens(context_header(doc))
+        for ch in chunk_document(doc.text, embedder.count_tokens, limit):
+            passages.append(Passage.of(doc, ch.start, ch.end, list(ch.sentences)))
+    return passages
+
+
+def section_build(docs: int = 30) -> None:
+    print(f"\n## Build throughput ({docs} UN speeches, the same passages both ways)")
+    emb = SentenceTransformerEmbedder()
+    passages = ungd_passages(emb, docs)
+    texts = [p.text for p in passages]
+    sentences = [p.text[s:e] for p in passages for s, e in p.spans]
+    tokens = sum(emb.count_tokens(t) for t in texts)
+    emb.encode(["warm up"])
+    before = timed(lambda: (emb.encode(texts), emb.encode(sentences)))
+    after = timed(lambda: emb.encode_passages(texts, [p.spans for p in passages]))
+    n = len(texts) + len(sentences)
+    print(f"  {len(texts)} chunks + {len(sentences)} sentences, {tokens} chunk tokens")
+    for label, seconds in (("before (chunks, then sentences)", before), ("after (one pass)", after)):
+        print(f"  {label:<32} {seconds:6.1f} s  {n / seconds:6.1f} texts/s  {tokens / seconds:7.0f} tokens/s")
+    print(f"  speed-up: {before / after:.2f}x")
+
+
+# ---- questions during a rebuild -----------------------------------------------------------------
+
+
+def section_rebuild(docs: int = 12) -> None:
+    print(f"\n## Questions while a rebuild of {docs} UN speeches runs in the same process (as /reindex)")
+    engine = seed_engine()
+    questions = pool_questions()
+    for q in questions[:3]:
+        engine.search(q)
+    idle = [timed(lambda q=q: engine.search(q)) for q in questions]
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        for path in sorted(DISTRACTORS.glob("*.txt"))[:docs]:
+            shutil.copy(path, corpus / path.name)
+        done = threading.Event()
+        builder = SentenceTransformerEmbedder(threads=1)
+
+        def build() -> None:
+            try:
+                rebuild(corpus, Path(tmp) / "ix", builder)
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=build)
+        worker.start()
+        busy: list[float] = []
+        while not done.is_set():
+            for q in questions:
+                if done.is_set():
+                    break
+                busy.append(timed(lambda q=q: engine.search(q)))
+        worker.join()
+    print(line("idle", idle))
+    print(line("during the rebuild", busy))
+    print(f"  p95 during / idle: {pct(busy, 95) / pct(idle, 95):.2f}x")
+
+
+# ---- scale --------------------------------------------------------------------------------------
+
+
+def realistic_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Real sentence vectors of UN speeches, each copy perturbed (noise of about the spread between
+    paraphrases), so that neighbourhoods look like a real corpus's, not like uniform noise."""
+    base_path = CACHE / "speed-ungd-vectors.npy"
+    if not base_path.exists():
+        emb = SentenceTransformerEmbedder()
+        passages = ungd_passages(emb, 60)
+        _, rows = emb.encode_passages([p.text for p in passages], [p.spans for p in passages])
+        np.save(base_path, np.concatenate(rows))
+    base = np.load(base_path)
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for at in range(0, n, 100_000):
+        m = min(100_000, n - at)
+        block = base[rng.integers(0, len(base), m)] + rng.normal(0, 0.035, (m, base.shape[1])).astype(np.float32)
+        out[at : at + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def section_scale(sizes: Sequence[int] = (100_000, 1_000_000)) -> None:
+    import faiss
+
+    print("\n## Scale: realistic vectors (exact rescoring from memory-mapped float32 rows)")
+    rng = np.random.default_rng(1)
+    for n in sizes:
+        vectors = realistic_vectors(n, rng)
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            npy = Path(tmp) / "v.npy"
+            np.save(npy, vectors)
+            del vectors
+            mapped = np.asarray(np.load(npy, mmap_mode="r"))
+            t = time.perf_counter()
+            graph = VectorIndex.with_graph(mapped)
+            built = time.perf_counter() - t
+            rows = graph.save(Path(tmp) / "g.faiss")
+            del graph
+            before = rss_mb()
+            t = time.perf_counter()
+            loaded = VectorIndex.load(np.asarray(np.load(npy, mmap_mode="r")), Path(tmp) / "g.faiss", rows)
+            opened = time.perf_counter() - t
+            exact = VectorIndex.exact(loaded.vectors)
+            queries = loaded.vectors[rng.integers(0, n, 200)] + rng.normal(0, 0.05, (200, loaded.vectors.shape[1]))
+            queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+            for q in queries[:5]:
+                loaded.search(q, 150)
+            g_times, e_times, recall = [], [], []
+            for q in queries:
+                t = time.perf_counter()
+                _, g_ids = loaded.search(q, 150)
+                g_times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                _, e_ids = exact.search(q, 150)
+                e_times.append(time.perf_counter() - t)
+                recall.append(len(set(g_ids[:10].tolist()) & set(e_ids[:10].tolist())) / 10)
+            after = rss_mb()
+            print(
+                f"  {n:>9,} rows: graph built in {built:6.1f} s, opened in {opened:5.2f} s, resident "
+                f"{after - before:6.0f} MB after 200 questions (float32 rows: {n * 1.536 / 1000:.0f} MB, mapped)"
+            )
+            print(line("    graph search, k=150 (efSearch 300)", g_times))
+            print(line("    exact search, k=150", e_times))
+            print(
+                f"    recall@10 against exact: {np.mean(recall):.3f}   graph p50 / exact p50: "
+                f"{pct(g_times, 50) / pct(e_times, 50):.2f}x"
+            )
+            del loaded, exact
+    print(f"  (faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads)")
+    keyword_scale(1_000_000)
+
+
+def keyword_scale(n: int) -> None:
+    from embeddings.engine import corpus_tokenizer
+    from embeddings.index.keywords import KeywordIndex
+
+    corpus = load_corpus(DISTRACTORS)
+    tokenizer = corpus_tokenizer(SEEDS)
+    paragraphs = [p for d in corpus.documents.values() for p in d.text.split("\n\n") if len(p) > 80]
+    rng = np.random.default_rng(2)
+    texts = [paragraphs[i] for i in rng.integers(0, len(paragraphs), n)]
+    t = time.perf_counter()
+    index = KeywordIndex.build(texts, tokenizer)
+    built = time.perf_counter() - t
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        index.save(Path(tmp))
+        t = time.perf_counter()
+        index = KeywordIndex.load(Path(tmp), tokenizer)
+        opened = time.perf_counter() - t
+        questions = pool_questions()
+        sort_times, part_times = [], []
+        for q in questions:
+            scores = index.scores(q)
+            sort_times.append(timed(lambda scores=scores: np.argsort(-scores)[:40]))
+            part_times.append(timed(lambda scores=scores: np.argpartition(-scores, 40)[:40]))
+        score_times = [timed(lambda q=q: index.scores(q)) for q in questions]
+    print(f"\n  keywords at {n:,} chunks: built in {built:.0f} s, opened (memory-mapped) in {opened:.2f} s")
+    print(line("    BM25 scores of every chunk", score_times))
+    print(line("    top 40 by full sort (before)", sort_times))
+    print(line("    top 40 by partial selection (now)", part_times))
+
+
+# ---- bot ----------------------------------------------------------------------------------------
+
+
+def section_bot(counts: Sequence[int] = (20, 50)) -> None:
+    print("\n## The bot through the local fake Discord (real model, seed corpus)")
+    asyncio.run(_bot(counts))
+
+
+async def _bot(counts: Sequence[int]) -> None:
+    import discord
+    import yarl
+
+    from bot.client import create_bot
+    from bot.settings import BotSettings
+    from embeddings.settings import Settings
+    from tests.fake_discord import APP_ID, GUILD_ID, FakeDiscord
+
+    seed_engine()
+    fake = FakeDiscord()
+    await fake.start()
+    discord.http.Route.BASE = f"http://127.0.0.1:{fake.port}/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{fake.port}/gateway")
+    settings = BotSettings(
+        core=Settings(corpus_dir=SEEDS, index_dir=CACHE / "speed-seed-index"),
+        guild_id=int(GUILD_ID),
+        cooldown_seconds=0.0,
+    )
+    started = time.perf_counter()
+    bot = create_bot(settings, guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
+    task = asyncio.create_task(bot.start("bench-token"))
+    await asyncio.wait_for(bot.wait_until_ready(), 120)
+    ready = time.perf_counter() - started
+    questions = pool_questions()
+    try:
+        first = await _ask_many(fake, APP_ID, questions[:1])
+        print(f"  start-up to ready {ready:.2f} s (the encoder is warmed first); first answer {first[0]:.2f} s later")
+        for n in counts:
+            times = await _ask_many(fake, APP_ID, [questions[i % len(questions)] for i in range(n)])
+            print(line(f"{n} simultaneous /ask, slash to answer", times))
+    finally:
+        await bot.close()
+        await asyncio.wait_for(task, 30)
+        await fake.stop()
+
+
+async def _ask_many(fake: Any, app_id: str, questions: Sequence[str]) -> list[float]:
+    async def one(i: int, q: str) -> float:
+        t = time.perf_counter()
+        option = {"name": "question", "type": 3, "value": q}
+        iid = await fake.slash("ask", [option], uid=str(10_000 + i))
+        await fake.wait_for(
+            lambda r: r.path.startswith(f"/webhooks/{app_id}/tok{iid}") and r.method == "POST" and r.status < 300,
+            60,
+        )
+        return time.perf_counter() - t
+
+    return list(await asyncio.gather(*(one(i, q) for i, q in enumerate(questions))))
+
+
+SECTIONS = {
+    "questions": section_questions,
+    "cold": section_cold,
+    "build": section_build,
+    "rebuild": section_rebuild,
+    "scale": section_scale,
+    "bot": section_bot,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args()
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    CACHE.mkdir(exist_ok=True)
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start")
+    for name in args.sections or list(SECTIONS):
+        SECTIONS[name]()
+    print(f"\npeak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
