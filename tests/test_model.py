@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,65 @@ def test_encoding_from_many_threads_matches_one_thread(real_embedder: SentenceTr
     for want, have in zip(expected, got, strict=True):
         np.testing.assert_allclose(want, have, atol=1e-5)
     assert rebuild_model.fingerprint() == real_embedder.fingerprint()
+
+
+def test_questions_are_encoded_by_the_checked_onnx_export_without_torch(
+    real_engine: SearchEngine, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from embeddings.index.question_model import OnnxEncoder
+
+    assert isinstance(real_engine.embedder, OnnxEncoder)
+    questions = ["What did Japan say about the ICBM launch?", "sanctions " * 200, "Who spoke at the OSCE?"]
+    agreement = np.sum(real_engine.embedder.encode(questions) * real_embedder.encode(questions), axis=1)
+    assert agreement.min() > 0.9999, agreement
+    probe = (
+        "import sys; from pathlib import Path; from embeddings.engine import open_engine; "
+        f"e = open_engine(Path({str(real_engine.corpus.root)!r}), Path({str(real_engine.index.folder.parent)!r})); "
+        "a = e.search('What did Japan say about the ICBM launch in November 2024?'); "
+        "print(a.answered, [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split("\n")[0] == "True []", out.stdout + out.stderr
+
+
+def test_an_export_that_disagrees_with_its_probes_is_refused(real_engine: SearchEngine, caplog: Any) -> None:
+    import numpy as np
+
+    from embeddings.engine import question_encoder
+    from embeddings.index.question_model import PROBES, QuestionModelError
+
+    index = real_engine.index
+    encoder = index.question_encoder()
+    assert encoder is not None
+    wrong = np.roll(np.asarray(index.manifest.question_probes), 1, axis=1)
+    with pytest.raises(QuestionModelError, match="disagrees"):
+        encoder.check(wrong.tolist())
+    tampered = dataclasses.replace(index.manifest, question_probes=wrong.tolist())
+    index_copy = copy.copy(index)
+    index_copy.manifest = tampered
+    fallback = SentenceTransformerEmbedder()
+    assert question_encoder(index_copy, fallback) is fallback
+    assert "disagrees" in caplog.text and len(PROBES) == len(wrong)
+
+
+def test_one_pass_gives_chunk_vectors_of_a_plain_encode_and_sentence_vectors_in_context(
+    real_embedder: SentenceTransformerEmbedder,
+) -> None:
+    import numpy as np
+
+    text = "Title\nNorth Korea launched an ICBM. The Council must respond. " + "Filler words here. " * 150
+    tail = text.rindex("Filler")
+    spans = [(6, 36), (37, 62), (tail, len(text))]  # the last lies past the model's 256 tokens
+    chunk_vectors, sentence_vectors = real_embedder.encode_passages([text], [spans])
+    assert float(chunk_vectors[0] @ real_embedder.encode([text])[0]) > 0.9999
+    rows = sentence_vectors[0]
+    assert rows.shape == (3, 384) and np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-4)
+    alone = real_embedder.encode([text[s:e] for s, e in spans])
+    assert float(rows[2] @ alone[2]) > 0.9999, "a span the model never saw is embedded on its own"
+    assert 0.5 < float(rows[0] @ alone[0]) < 0.9999, "a span inside is read in its context"
+    assert float(rows[0] @ rows[1]) < 0.99
