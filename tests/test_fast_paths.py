@@ -235,3 +235,17 @@ def test_a_question_waiting_too_long_for_the_encoder_gets_an_error() -> None:
     for t in first:
         t.join(TIMEOUT)
     assert len(model.batches) == 1, "the abandoned question was not encoded later"
+
+
+def test_keyword_top_k_is_the_k_best_nonzero_chunks_within_the_filter() -> None:
+    from embeddings.answer.search import top_keyword_chunks
+
+    rng = np.random.default_rng(3)
+    scores = np.where(rng.random(5000) < 0.1, rng.random(5000), 0.0).astype(np.float32)
+    expected = [int(i) for i in np.argsort(-scores, kind="stable")[:40]]
+    assert top_keyword_chunks(scores, 40) == expected
+    allowed = np.arange(0, 5000, 3)
+    within = [int(i) for i in allowed[np.argsort(-scores[allowed], kind="stable")] if scores[i] > 0][:40]
+    assert top_keyword_chunks(scores, 40, allowed) == within
+    assert top_keyword_chunks(np.zeros(10, dtype=np.float32), 40) == []
+    assert top_keyword_chunks(scores[:3], 40) == [int(i) for i in np.argsort(-scores[:3]) if scores[i] > 0]

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -257,6 +257,18 @@ MIN_ANSWER_WORDS = 4
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
+def top_keyword_chunks(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[int]:
+    """The k best-scoring chunks with a score above zero, by partial selection among those only:
+    most chunks share no word with a question, and sorting a million zeros costs more than the rest
+    of the search."""
+    hits = np.flatnonzero(scores > 0)
+    if allowed is not None:
+        hits = np.intersect1d(hits, allowed, assume_unique=False)
+    if len(hits) > k:
+        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+    return [int(c) for c in hits[np.argsort(-scores[hits], kind="stable")]]
+
+
 def _too_short(sentence: str) -> bool:
     return len(_WORD.findall(sentence)) < MIN_ANSWER_WORDS
 
@@ -287,7 +299,6 @@ class SearchEngine:
         self._starts: dict[str, list[int]] = {}
         self._heading: dict[tuple[str, int], bool] = {}
         self._tokens: dict[int, tuple[str, ...]] = {}
-        self._doc_vocab: dict[str, Vocabulary] = {}
 
     @property
     def models(self) -> Models:
@@ -358,10 +369,7 @@ class SearchEngine:
             chunk_pool.extend(int(c) for c in c_ids)
         else:
             chunk_pool.extend(int(c) for c in allowed)
-        masked = bm25 if allowed is None else np.where(np.isin(np.arange(len(bm25)), allowed), bm25, 0.0)
-        if len(masked):
-            top = np.argpartition(-masked, min(KEYWORD_CHUNKS, len(masked) - 1))[:KEYWORD_CHUNKS]
-            chunk_pool.extend(int(c) for c in top if masked[c] > 0)
+        chunk_pool.extend(top_keyword_chunks(bm25, KEYWORD_CHUNKS, allowed))
         for doc_id in self.headers.candidates(terms, info.dates, HEADER_DOCUMENTS):
             rows = [c for c in idx.doc_chunks.get(doc_id, []) if allowed_set is None or c in allowed_set]
             if not rows:
@@ -480,9 +488,7 @@ class SearchEngine:
             windows.append((rec.doc_id, w_start, w_end))
             missing = missing_cache.get(rec.doc_id)
             if missing is None:
-                present = self._document_vocabulary(doc)
-                lacking = sum(1 for name in names if not name.found_in(present))
-                missing = missing_cache[rec.doc_id] = lacking / len(names) if names else 0.0
+                missing = missing_cache[rec.doc_id] = self._share_missing(names, rec.doc_id)
             names_missing[i] = missing
             heading = self.is_heading(doc, start)
             # Figures and dates are looked for only when the question asks for one: the searches
@@ -539,15 +545,31 @@ class SearchEngine:
         rest = pattern.sub(" ", phrase) if pattern is not None else phrase
         return Name(groups, tuple(dict.fromkeys(t for t in self.tokenizer(rest) if t not in groups)))
 
-    def _document_vocabulary(self, doc: Document) -> Vocabulary:
-        """Every token of a document's text and header."""
-        cached = self._doc_vocab.get(doc.doc_id)
-        if cached is None:
-            if len(self._doc_vocab) > 2_000:
-                self._doc_vocab.clear()
-            tokens = set(self.tokenizer(doc.text)) | self.headers.fields[doc.doc_id]
-            cached = self._doc_vocab[doc.doc_id] = Vocabulary(tokens)
-        return cached
+    def _share_missing(self, names: list[Name], doc_id: str) -> float:
+        """The share of the question's names that a document does not mention (text or header).
+
+        Only the tokens that could spell one of the names are looked up, in the keyword index's
+        token-to-chunk lists: tokenising whole documents cost milliseconds per document and question."""
+        if not names:
+            return 0.0
+        chunks = self.index.doc_chunks.get(doc_id, range(0))
+        present = set(self.headers.fields.get(doc_id, ()))
+        for token in self._name_tokens(tuple(names)):
+            hits = self.keywords.chunks_with(token)
+            if len(hits) and bool(np.any((hits >= chunks.start) & (hits < chunks.stop))):
+                present.add(token)
+        vocabulary = Vocabulary(present)
+        return sum(1 for name in names if not name.found_in(vocabulary)) / len(names)
+
+    @lru_cache(maxsize=256)  # noqa: B019  # one engine lives as long as the process
+    def _name_tokens(self, names: tuple[Name, ...]) -> frozenset[str]:
+        """Every corpus token that can stand for a word of these names: its alias group, or a form."""
+        tokens: set[str] = set()
+        for name in names:
+            tokens |= name.groups
+            for word in name.words:
+                tokens.update(self.corpus_vocabulary.forms(word, 4))  # as Name.found_in looks
+        return frozenset(tokens)
 
     @cached_property
     def corpus_vocabulary(self) -> Vocabulary:

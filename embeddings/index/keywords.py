@@ -189,6 +189,14 @@ class KeywordIndex:
         bm25 = _bm25s().BM25.load(str(folder), mmap=True, show_progress=False)
         return cls(bm25, tokenizer)
 
+    def chunks_with(self, token: str) -> np.ndarray:
+        """Ids of the chunks that contain the token (empty when none does)."""
+        column = self._vocab.get(token)
+        scores = self._bm25.scores
+        if column is None or column + 1 >= len(scores["indptr"]):
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(scores["indices"][scores["indptr"][column] : scores["indptr"][column + 1]])
+
     def known(self, tokens: Sequence[str]) -> list[str]:
         return [t for t in tokens if t in self._vocab]
 
