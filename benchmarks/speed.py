@@ -145,6 +145,17 @@ def section_cold() -> None:
         times[label] = statistics.median(samples)
         print(f"  {label:<36} {times[label]:6.2f} s")
     print(f"  ask / sources: {times['verbatim ask'] / times['verbatim sources']:.2f}x")
+    ungd_index, ungd_corpus = CACHE / "index-ungd", CACHE / "corpus-ungd"
+    if ungd_index.is_dir():
+        env = {**os.environ, "VERBATIM_CORPUS": str(ungd_corpus), "VERBATIM_INDEX": str(ungd_index)}
+        samples = []
+        for _ in range(5):
+            t = time.perf_counter()
+            subprocess.run(runs["verbatim ask"], env=env, check=True, capture_output=True)
+            samples.append(time.perf_counter() - t)
+        print(f"  verbatim ask, seeds + 300 UN speeches    {statistics.median(samples):6.2f} s")
+    else:
+        print("  (run benchmarks/crossval.py --distractors once to also time the 305-statement corpus)")
     probe = "import sys; from embeddings.engine import open_engine; from pathlib import Path; "
     probe += f"e = open_engine(Path({str(SEEDS)!r}), Path({str(CACHE / 'speed-seed-index')!r})); "
     probe += "e.search('ICBM launch'); "
