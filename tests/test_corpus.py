@@ -39,7 +39,8 @@ def test_seed_metadata() -> None:
     [
         (b"title: T\n", 1, "missing header"),
         (b"---\ntitle: T\nspeaker: S\nvenue: V\n---\ntext\n", 5, "missing required field(s): date"),
-        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-13-01\n---\ntext\n", 5, "is not YYYY-MM-DD"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-13-01\n---\ntext\n", 5, "is not a day of the calendar"),
+        (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 6 May 2024\n---\ntext\n", 5, "is not YYYY-MM-DD"),
         (b"---\ntitle: T\nspeaker S\n---\ntext\n", 3, "not 'key: value'"),
         (b"---\ntitle: T\ntilte: T\n---\n", 3, "unknown header field 'tilte'"),
         (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-01\ntext\n", 6, "not 'key: value'"),

@@ -71,6 +71,8 @@ def test_damage_that_keeps_size_and_time_is_found_by_verify_and_repaired(corpus_
     report = update_index(tmp_path / "ix", corpus, HashingEmbedder(), verify=True)
     assert "chunk_vectors.npy" in report.rebuilt_from_scratch
     load_index(tmp_path / "ix", full=True)
+    again = update_index(tmp_path / "ix", corpus, HashingEmbedder(), verify=True)
+    assert again.up_to_date and "every file matches its checksum" in again.summary()
 
 
 def test_keyword_index_is_stored_with_the_build_and_used_as_stored(

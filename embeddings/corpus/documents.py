@@ -25,7 +25,7 @@ from embeddings.errors import CorpusError
 log = logging.getLogger(__name__)
 
 REQUIRED_FIELDS = ("title", "speaker", "venue", "date")
-OPTIONAL_FIELDS = ("id", "organisation", "source", "symbol", "note", "kind")
+OPTIONAL_FIELDS = ("id", "organisation", "source", "symbol", "note", "kind", "checksum")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEY_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:\s?(.*)$")
@@ -64,6 +64,8 @@ class Document:
     symbol: str = ""
     note: str = ""
     kind: str = ""
+    checksum: str = ""
+    """sha256 of the original file or page the text was taken from (`verbatim add` records it)."""
     body_offset: int = 0
     """Character offset of the text inside the file, so an editor can jump to a quote."""
     id_line: int = 1
@@ -132,12 +134,12 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
     if missing:
         return CorpusIssue(path, header_end_line, f"missing required field(s): {', '.join(missing)}")
     date_line = _line_of(lines, "date", header_end_line)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
+        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
-            raise ValueError(fields["date"])
         date = dt.date.fromisoformat(fields["date"])
     except ValueError:
-        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD")
+        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not a day of the calendar")
     doc_id = fields.get("id", default_id)
     if not DOC_ID_RE.match(doc_id):
         return CorpusIssue(
@@ -161,6 +163,7 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
         symbol=fields.get("symbol", ""),
         note=fields.get("note", ""),
         kind=fields.get("kind", ""),
+        checksum=fields.get("checksum", ""),
         body_offset=offset,
         id_line=_line_of(lines, "id", header_end_line) if "id" in fields else 1,
     )

@@ -120,12 +120,16 @@ class UpdateReport:
     removed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     up_to_date: bool = False
+    verified: bool = False
+    """Every file of the index was read against its checksum (`verbatim index --verify`)."""
     rebuilt_from_scratch: str = ""
     """Why nothing could be reused, when that happened (model or chunker changed, index broken)."""
 
     def summary(self) -> str:
         if self.up_to_date:
-            return f"index is up to date: {self.documents} documents, {self.chunks} chunks ({self.seconds:.1f} s)"
+            checked = "; every file matches its checksum" if self.verified else ""
+            counts = f"{self.documents} documents, {self.chunks} chunks"
+            return f"index is up to date: {counts}{checked} ({self.seconds:.1f} s)"
         parts = [
             f"indexed {self.documents} documents, {self.chunks} chunks, {self.sentences} sentences",
             f"{self.embedded} texts embedded, {self.reused} reused",
@@ -538,7 +542,7 @@ def _update(
     verify: bool,
 ) -> UpdateReport:
     started = time.perf_counter()
-    report = UpdateReport(documents=len(corpus))
+    report = UpdateReport(documents=len(corpus), verified=verify)
     old: Index | None = None
     try:
         old = load_index(index_dir, full=verify)
@@ -546,13 +550,14 @@ def _update(
             old.question_encoder()
     except question_model.QuestionModelError as exc:
         report.rebuilt_from_scratch = str(exc)
-        log.warning("ignoring the existing index: %s", exc)
+        log.info("ignoring the existing index: %s", exc)
         old = None
     except IndexStateError as exc:
         if (index_dir / CURRENT).exists():
             report.rebuilt_from_scratch = exc.reason
             if not isinstance(exc, StaleIndexError):
-                log.warning("ignoring the existing index: %s", exc.reason)
+                # The caller says it (the summary's "full rebuild: ...", or the engine's notice).
+                log.info("ignoring the existing index: %s", exc.reason)
     if old is not None:
         why = old.manifest.incompatibility(embedder)
         if why:
