@@ -76,6 +76,15 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     p.add_argument("--json", action="store_true", help="print the metrics, overall and by style, as JSON")
     p.add_argument("--verbose-rows", action="store_true", help="one JSON line per question")
 
+    p = sub.add_parser("add", help="add statements from PDF files, web pages, text files, folders or links")
+    p.add_argument(
+        "sources", nargs="+", metavar="PATH_OR_URL", help="files, folders (every PDF, HTML and .txt) or links"
+    )
+    for name in ADD_FIELDS:
+        p.add_argument(f"--{name}", help=f"the statement's {name} (overrides what is detected)")
+    p.add_argument("-y", "--yes", action="store_true", help="save without asking (the default off a terminal)")
+    p.add_argument("--no-index", action="store_true", help="save the files only; run `verbatim index` later")
+
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
     handlers = dict(COMMANDS)
     for extend in extensions:
@@ -277,6 +286,63 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+ADD_FIELDS = ("id", "title", "speaker", "organisation", "venue", "date", "symbol", "kind")
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Each source is prepared, shown, confirmed (on a terminal) and saved on its own: one bad file
+    is reported and the others are still added; the index is updated once at the end."""
+    from tqdm import tqdm
+
+    from embeddings.engine import rebuild
+    from embeddings.ingest.add import addable_files, prepare, save
+    from embeddings.ingest.errors import IngestError
+
+    overrides = {name: getattr(args, name) for name in ADD_FIELDS if getattr(args, name)}
+    sources: list[str] = []
+    for source in args.sources:
+        folder = Path(source)
+        if not source.startswith(("http://", "https://")) and folder.is_dir():
+            sources += [str(p) for p in addable_files(folder)]
+        else:
+            sources.append(source)
+    if len(sources) > 1 and "id" in overrides:
+        raise VerbatimError("--id names one statement; give one file or link with it")
+    ask = sys.stdin.isatty() and not args.yes
+    added, failed = [], 0
+    for source in tqdm(sources, desc="adding", unit="file", disable=ask or len(sources) < 3, leave=False):
+        try:
+            draft = prepare(source, overrides, allow_private=settings.allow_private_links)
+            print(_describe(draft))
+            if ask and input("save it? [Y/n] ").strip().lower() not in ("", "y", "yes"):
+                print(f"not added: {source}")
+                continue
+            path = save(draft, settings.corpus_dir)
+            print(f"added {source} as {path}")
+            added.append(path)
+        except IngestError as exc:
+            failed += 1
+            print(f"not added: {printable(str(exc))}", file=sys.stderr)
+    print(f"{len(added)} statement{'s' if len(added) != 1 else ''} added, {failed} refused")
+    if added and not args.no_index:
+        _, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
+        print(report.summary())
+    return 1 if failed else 0
+
+
+def _describe(draft: object) -> str:
+    from embeddings.ingest.add import Draft
+
+    assert isinstance(draft, Draft)
+    rows = [f"{draft.origin}:"]
+    for name in ("title", "speaker", "organisation", "venue", "date", "symbol", "kind"):
+        value = draft.fields.get(name, "")
+        how = draft.inferred.get(name)
+        rows.append(f"  {name:<12} {value or '(not found)'}" + (f"  [{how}]" if how and value else ""))
+    rows += [f"  | {p}" for p in draft.preview(2, 160)]
+    return "\n".join(rows)
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.answer.render import render_answer
 
@@ -308,6 +374,7 @@ COMMANDS: dict[str, Handler] = {
     "source": cmd_source,
     "eval": cmd_eval,
     "chat": cmd_chat,
+    "add": cmd_add,
 }
 
 

@@ -22,6 +22,9 @@ class Settings:
     max_question_chars: int = 300
     """Longest question accepted, in characters, in every front end."""
     log_level: str = "INFO"
+    allow_private_links: bool = False
+    """Let `verbatim add` and `/add` fetch links on private, loopback or link-local addresses (an
+    intranet archive); off, so a typed link cannot reach inside the network the bot runs in."""
 
 
 def read_environment(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Mapping[str, str]:
@@ -67,4 +70,5 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         index_dir=Path(env.get("VERBATIM_INDEX", "").strip() or default.index_dir),
         max_question_chars=max_chars,
         log_level=env.get("VERBATIM_LOG_LEVEL", "").strip().upper() or default.log_level,
+        allow_private_links=env.get("VERBATIM_ALLOW_PRIVATE_LINKS", "").strip().lower() in ("1", "true", "yes"),
     )

@@ -1,0 +1,1 @@
+"""Adding statements from the files and links people have: PDF, web pages, text."""

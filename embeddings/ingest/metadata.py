@@ -1,0 +1,179 @@
+"""Title, date, symbol, speaker and venue, read from what a statement prints about itself.
+
+Everything here is a proposal that the user confirms or overrides (`verbatim add --date ...`, or the
+edit form in Discord). A field found printed in the text is taken as printed; a field worked out
+from something else (a venue from the symbol's series, a date from the file's metadata) is named in
+the statement's `note`, as the corpus format asks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+OSCE_SYMBOL = re.compile(
+    r"\b(?:[A-Z]{2,5}-)?[A-Z]{2,5}\.(?:DEL|DEC|JOUR|GAL|IO|FR|VD|INF)/\d+/\d{2}(?:/(?:Corr|Rev)\.\d+)?"
+)
+UN_SYMBOL = re.compile(
+    r"\b(?:S|A|E|HRC)/(?:PV\.\d+|RES/\d+(?:\s\(\d{4}\))?|\d{2,4}/(?:L\.)?\d+(?:/(?:Add|Rev|Corr)\.\d+)?|\d{2}/PV\.\d+)"
+)
+_SPEAKER_LINE = re.compile(
+    r"^(?:joint\s+)?(?:statement|speech|remarks|address|intervention|opening remarks)\s+"
+    r"(?:delivered\s+)?by\s+(?:the\s+)?(.+)$",
+    re.IGNORECASE,
+)
+_SPEAKER_STOP = re.compile(r"\s+(?:at|on|to the meeting|before|during|in response)\s+(?:the\s+)?[A-Z0-9\"“]|[,:]?\s*$")
+_SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"])
+OSCE_VENUES = {
+    "FSC-PC": "FSC/PC Joint Meeting, OSCE, Vienna",
+    "PC": "OSCE Permanent Council, Vienna",
+    "FSC": "OSCE Forum for Security Co-operation, Vienna",
+    "MC": "OSCE Ministerial Council",
+}
+_VENUE_PHRASES = (
+    ("Security Council", "UN Security Council, New York"),
+    ("General Assembly", "UN General Assembly, New York"),
+    ("Human Rights Council", "UN Human Rights Council, Geneva"),
+    ("Permanent Council", "OSCE Permanent Council, Vienna"),
+    ("Forum for Security Co-operation", "OSCE Forum for Security Co-operation, Vienna"),
+)
+HEAD_LINES = 40
+"""How far into a statement its own particulars are looked for: a title block, not the body."""
+
+
+@dataclass
+class Detected:
+    """Proposed header fields, and for each inferred one how it was inferred."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    inferred: dict[str, str] = field(default_factory=dict)
+
+    def propose(self, name: str, value: str, how: str = "") -> None:
+        if value and name not in self.fields:
+            self.fields[name] = value
+            if how:
+                self.inferred[name] = how
+
+
+def first_date(text: str) -> tuple[dt.date, str] | None:
+    """The first complete date printed in `text`, and how it was printed."""
+    found: list[tuple[int, dt.date, str]] = []
+    for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy"), (_ISO, "iso")):
+        for m in pattern.finditer(text):
+            try:
+                if order == "dmy":
+                    day, month, year = int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3))
+                elif order == "mdy":
+                    day, month, year = int(m.group(2)), _MONTHS[m.group(1).lower()], int(m.group(3))
+                else:
+                    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                found.append((m.start(), dt.date(year, month, day), m.group(0)))
+            except ValueError:
+                continue
+            break
+    if not found:
+        return None
+    _, date, printed = min(found)
+    return date, printed
+
+
+def symbol_in(text: str) -> str:
+    for pattern in (OSCE_SYMBOL, UN_SYMBOL):
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
+    return ""
+
+
+def _title_case(text: str) -> str:
+    """A heading printed in capitals, as a citation would write it ("Delegation of Japan")."""
+    if text != text.upper():
+        return text
+    words = text.lower().split()
+    return " ".join(w if i and w in _SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words))
+
+
+def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected:
+    """Proposals from a statement's first lines; `title` and `date` are the file's or page's own
+    metadata, used when the text prints none."""
+    found = Detected()
+    head = [line.strip() for line in lines if line.strip()][:HEAD_LINES]
+    block = "\n".join(head)
+    symbol = symbol_in(block)
+    found.propose("symbol", symbol)
+    for line in head:
+        m = _SPEAKER_LINE.match(line)
+        if m:
+            speaker = _SPEAKER_STOP.split(_title_case(m.group(1)), maxsplit=1)[0].strip(" ,.:")
+            found.propose("speaker", speaker)
+            found.propose("title", _title_case(line).rstrip("."))
+            break
+    printed = first_date(block)
+    if printed:
+        found.propose("date", printed[0].isoformat())
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", printed[1]):
+            found.inferred.setdefault("date", f"the first date printed at the top ({printed[1]})")
+    elif date:
+        found.propose("date", date, "from the file's own metadata, not printed in the text")
+    # A symbol's series says where it was circulated; a venue merely named in the text may be another.
+    if symbol and OSCE_SYMBOL.fullmatch(symbol):
+        series = symbol.split(".", 1)[0]
+        if series in OSCE_VENUES:
+            found.propose("venue", OSCE_VENUES[series], f"from the symbol's series ({series})")
+    for phrase, venue in _VENUE_PHRASES:
+        if phrase.casefold() in block.casefold():
+            found.propose("venue", venue, f"from the words {phrase!r} at the top")
+            break
+    found.propose("title", title.strip())
+    if "speaker" in found.fields:
+        found.propose("organisation", _organisation(found.fields["speaker"]), "from the speaker's description")
+    return found
+
+
+def _organisation(speaker: str) -> str:
+    m = re.search(
+        r"\b(?:Delegation|Mission|Representative|Minister|Ministry)\b.*?\bof\s+(?:the\s+)?([A-Z][\w.'’ -]+)", speaker
+    )
+    if not m:
+        return ""
+    country = re.split(r"\s+(?:to|at|in|on)\s+", m.group(1))[0].strip(" ,.")
+    return f"Government of {country}" if country else ""
+
+
+def pdf_date(value: str) -> str:
+    """`D:20241108093000+01'00'` (a PDF date) as YYYY-MM-DD, or ""."""
+    m = re.match(r"D:(\d{4})(\d{2})(\d{2})", value)
+    if not m:
+        return ""
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        return ""
