@@ -29,7 +29,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     read_message_history=True,  # Discord requires it to reply to a mention
 )
 SCOPES = ("bot", "applications.commands")
-EXTENSIONS = ("bot.exts.asking", "bot.exts.sources", "bot.exts.admin")
+EXTENSIONS = ("bot.exts.asking", "bot.exts.sources", "bot.exts.admin", "bot.exts.adding")
 
 
 def invite_url(application_id: int) -> str:

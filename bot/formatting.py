@@ -178,6 +178,8 @@ HELP_TEXT = """**Verbatim** answers questions about the statements in its corpus
 • Mention me with a question — the same answer, as a reply.
 • `/source document [paragraph]` — a document's full text, paged, with paragraph numbers and a download button.
 • `/sources` — the documents in the corpus.
+• `/add file` or `/add link` — add a statement from a PDF, web page or text file, or a link: you see
+  what was detected, privately, and Save, Edit or Cancel (Manage Server or the admin role).
 • `/reindex` — rebuild the index after statements are added (Manage Server or the admin role).
 
 When nothing in the corpus answers, I say so rather than quote something unrelated."""

@@ -127,3 +127,26 @@ def encrypted_pdf() -> bytes:
     pdf.set_font("Helvetica", size=11)
     pdf.cell(0, 6, "Statement by the Delegation of Nowhere")
     return bytes(pdf.output())
+
+
+def news_report_html(headline: str, published: str, paragraphs: Sequence[str], agency: str = "TASS") -> str:
+    """A news agency's report: a dateline, a byline, tags, related stories and a cookie banner."""
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    related = "".join(f"<li><a href='/news/{i}'>Other story number {i} about something else</a></li>" for i in range(8))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{headline} - {agency}</title>
+<meta property="og:site_name" content="{agency}">
+<meta name="pubdate" content="{published}">
+</head><body>
+<div id="cookie-banner">We use cookies to improve your experience. <button>Accept</button></div>
+<header><a href="/">{agency}</a><nav><a href="/politics">Politics</a> <a href="/world">World</a>
+<a href="/economy">Economy</a> <a href="/sport">Sport</a></nav></header>
+<article>
+<h1>{headline}</h1>
+<div class="byline">Read the full story on our site. Published {published}</div>
+<div class="article-text">{body}</div>
+<div class="tags">Tags: <a href="/tag/dprk">DPRK</a> <a href="/tag/russia">Russia</a></div>
+</article>
+<aside><h3>Related stories</h3><ul>{related}</ul></aside>
+<footer>{agency} news agency. All rights reserved. <a href="/about">About us</a></footer>
+</body></html>"""

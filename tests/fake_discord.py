@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,13 @@ class FakeDiscord:
     _public_thinking: set[str] = field(default_factory=set)
     """Interactions deferred publicly whose "thinking" message no follow-up or edit has replaced."""
     _new_request: asyncio.Condition | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Attachments members uploaded, served at /attachments/<id>/<name> as Discord's CDN would."""
+    modals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Interaction id to the modal the bot opened in answer to it."""
+    _source_message: dict[str, str] = field(default_factory=dict)
+    """Interaction id to the id of the message its button was on: an update (type 7) edits that
+    message in place, keeping its id, as Discord does."""
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -150,6 +158,7 @@ class FakeDiscord:
         app.router.add_get("/gateway", self.gateway)
         app.router.add_get("/resume", self.gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
+        app.router.add_get("/attachments/{aid}/{name}", self.attachment)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -257,6 +266,26 @@ class FakeDiscord:
             return body
         return None
 
+    async def attachment(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["aid"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data)
+
+    def upload(self, filename: str, data: bytes, content_type: str = "application/pdf") -> dict[str, Any]:
+        """A file a member attaches to a command: its payload, for `slash(..., attachments=[...])`."""
+        aid = self.next_id()
+        self.files[aid] = data
+        url = f"http://127.0.0.1:{self.port}/attachments/{aid}/{filename}"
+        return {
+            "id": aid,
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
     async def rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
         req = Request(request.method, path, await self._body(request), self.now)
@@ -340,6 +369,8 @@ class FakeDiscord:
             if refused:
                 return refused
         self._acknowledged.add(iid)
+        if kind == 9:
+            self.modals[iid] = data
         if kind == 5 and not data.get("flags", 0) & 64:
             self._public_thinking.add(iid)
         payload: dict[str, Any] = {
@@ -352,6 +383,8 @@ class FakeDiscord:
         }
         if kind in (4, 5, 7):
             msg = self.message(data)
+            if kind == 7 and iid in self._source_message:
+                msg["id"] = self._source_message[iid]
             payload["interaction"]["response_message_id"] = msg["id"]
             payload["resource"] = {"type": kind, "message": msg}
         return 200, payload
@@ -480,6 +513,8 @@ class FakeDiscord:
     async def _interaction(self, kind: int, data: dict[str, Any], uid: str, admin: bool = False, **extra: Any) -> str:
         iid = self.next_id()
         self._issued[iid] = self.now
+        if "message" in extra:
+            self._source_message[iid] = extra["message"]["id"]
         await self.dispatch(
             "INTERACTION_CREATE",
             {
@@ -506,11 +541,34 @@ class FakeDiscord:
         return iid
 
     async def slash(
-        self, name: str, options: list[dict[str, Any]], uid: str = "500", admin: bool = False, kind: int = 2
+        self,
+        name: str,
+        options: list[dict[str, Any]],
+        uid: str = "500",
+        admin: bool = False,
+        kind: int = 2,
+        attachments: Sequence[dict[str, Any]] = (),
     ) -> str:
-        """A member runs /name (kind 2), or types into a focused option (kind 4, autocomplete)."""
-        data = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID}
+        """A member runs /name (kind 2), or types into a focused option (kind 4, autocomplete);
+        attachment options refer to `attachments` (from `upload`) by id, as Discord resolves them."""
+        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID}
+        if attachments:
+            data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
         return await self._interaction(kind, data, uid, admin)
+
+    async def submit_modal(
+        self, opened_by: str, values: dict[str, str], message: dict[str, Any], uid: str = "500"
+    ) -> str:
+        """A member fills in the modal the bot opened in answer to interaction `opened_by` (fields
+        named by label; the others keep their defaults) and submits it."""
+        modal = self.modals[opened_by]
+        rows = []
+        for row in modal["components"]:
+            for item in row["components"]:
+                value = values.get(item["label"], item.get("value", ""))
+                rows.append({"type": 1, "components": [{"type": 4, "custom_id": item["custom_id"], "value": value}]})
+        data = {"custom_id": modal["custom_id"], "components": rows}
+        return await self._interaction(5, data, uid, message=message)
 
     async def click(self, message: dict[str, Any], label: str, uid: str = "500") -> str:
         """A member presses the button whose label starts with ``label`` on a message the bot sent."""

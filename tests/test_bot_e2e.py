@@ -146,7 +146,7 @@ async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: F
     assert not identify.body["d"]["intents"] & MESSAGE_CONTENT_INTENT, "the privileged intent must stay off"
     req = await fake.wait_for(lambda r: r.path == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands", TIMEOUT)
     commands = {c["name"]: c for c in req.body}
-    assert set(commands) == {"ask", "source", "sources", "help", "reindex"}
+    assert set(commands) == {"ask", "source", "sources", "help", "reindex", "add"}
     for command in req.body:
         assert command["description"]
         for opt in command.get("options", []):
@@ -176,9 +176,9 @@ def test_verbatim_sync_registers_commands_globally_on_demand(settings: BotSettin
     fake = asyncio.run(scenario())
     (put,) = [r for r in fake.requests if r.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/commands"
-    assert {c["name"] for c in put.body} == {"ask", "source", "sources", "help", "reindex"}
+    assert {c["name"] for c in put.body} == {"ask", "source", "sources", "help", "reindex", "add"}
     assert not settings.core.index_dir.exists(), "publishing commands needs no index"
-    assert "synced 5 commands globally" in capsys.readouterr().out
+    assert "synced 6 commands globally" in capsys.readouterr().out
 
 
 async def test_an_unexpected_failure_is_a_short_reply_and_a_logged_traceback(

@@ -18,7 +18,14 @@ from embeddings.ingest import add as add_module
 from embeddings.ingest import fetch as fetch_module
 from embeddings.ingest.add import prepare, save
 from embeddings.ingest.errors import DuplicateStatementError, IngestError
-from tests.documents_fixtures import encrypted_pdf, image_only_pdf, lines_pdf, osce_pdf, press_release_html
+from tests.documents_fixtures import (
+    encrypted_pdf,
+    image_only_pdf,
+    lines_pdf,
+    news_report_html,
+    osce_pdf,
+    press_release_html,
+)
 
 SEED = "002_78125fb04298b027"
 
@@ -247,6 +254,28 @@ def test_a_press_release_link_gives_its_main_text_title_and_date(
     assert draft.fields["source"] == f"{base}/press/launch.html", "the source names where the text came from"
     path = save(draft, corpus_dir)
     assert load_corpus(corpus_dir).documents[path.stem].date.isoformat() == "2023-12-18"
+
+
+REPORT = [
+    "MOSCOW, March 12. /TASS/. Russia and North Korea have signed an agreement on cooperation in fisheries, "
+    "the Russian Foreign Ministry said on Tuesday.",
+    "The document was signed in Pyongyang following talks between the two delegations, the ministry said.",
+    "According to the statement, the sides also discussed humanitarian issues.",
+]
+
+
+def test_a_news_agency_report_keeps_its_dateline_and_drops_the_page_around_it(
+    site: tuple[str, dict[str, tuple[int, str, bytes]]],
+) -> None:
+    base, routes = site
+    html = news_report_html("Russia, North Korea sign fisheries agreement", "2024-03-12", REPORT)
+    routes["/news/123"] = (200, "text/html", html.encode())
+    draft = prepare(f"{base}/news/123", {"speaker": "TASS news agency", "kind": "press report"}, allow_private=True)
+    assert _paragraphs(draft.text)[-3:] == REPORT
+    for chrome in ("cookies", "Related stories", "Other story number", "All rights reserved", "Politics"):
+        assert chrome not in draft.text, chrome
+    assert draft.fields["date"] == "2024-03-12" and draft.fields["venue"] == "TASS"
+    assert draft.fields["kind"] == "press report"
 
 
 def test_links_to_private_addresses_are_refused_unless_allowed(

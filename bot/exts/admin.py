@@ -29,7 +29,7 @@ def can_administer(interaction: Interaction) -> bool:
     raise app_commands.CheckFailure(
         "Only members with Manage Server"
         + (f" or the {escape(settings.admin_role)} role" if settings.admin_role else "")
-        + " can rebuild the index."
+        + " can rebuild the index or add statements."
     )
 
 

@@ -131,7 +131,7 @@ def prepare(
             )
         origin = source or name
         kind = _kind_of(name or source, data)
-    draft = _draft(origin, kind, data)
+    draft = _draft(origin, kind, data, name)
     return draft.with_fields(overrides or {})
 
 
@@ -146,7 +146,7 @@ def _kind_of(name: str, data: bytes) -> str:
     raise IngestError(f"{name} is not a PDF, an HTML page or a .txt file")
 
 
-def _draft(origin: str, kind: str, data: bytes) -> Draft:
+def _draft(origin: str, kind: str, data: bytes, name: str = "") -> Draft:
     checksum = sha256(data)
     if kind == "application/pdf":
         pdf = read_pdf(data, origin)
@@ -171,7 +171,7 @@ def _draft(origin: str, kind: str, data: bytes) -> Draft:
         found = detect(text.splitlines())
     if not text.strip():
         raise IngestError(f"{origin} holds no text")
-    _title_from_name(found, origin)
+    _title_from_name(found, name or origin)
     found.fields["source"] = origin
     found.fields["checksum"] = checksum
     return Draft(origin, found.fields, text, found.inferred, cleaning)

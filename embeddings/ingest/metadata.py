@@ -142,7 +142,7 @@ def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", printed[1]):
             found.inferred.setdefault("date", f"the first date printed at the top ({printed[1]})")
     elif date:
-        found.propose("date", date, "from the file's own metadata, not printed in the text")
+        found.propose("date", date, "from the file's or page's own metadata, not printed in the text")
     # A symbol's series says where it was circulated; a venue merely named in the text may be another.
     if symbol and OSCE_SYMBOL.fullmatch(symbol):
         series = symbol.split(".", 1)[0]
