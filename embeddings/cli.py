@@ -295,7 +295,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from embeddings.engine import rebuild
-    from embeddings.ingest.add import addable_files, prepare, save
+    from embeddings.ingest.add import addable_files, prepare, refuse_duplicates, save
     from embeddings.ingest.errors import IngestError
 
     overrides = {name: getattr(args, name) for name in ADD_FIELDS if getattr(args, name)}
@@ -313,6 +313,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     for source in tqdm(sources, desc="adding", unit="file", disable=ask or len(sources) < 3, leave=False):
         try:
             draft = prepare(source, overrides, allow_private=settings.allow_private_links)
+            refuse_duplicates(draft, settings.corpus_dir)
             print(_describe(draft))
             if ask and input("save it? [Y/n] ").strip().lower() not in ("", "y", "yes"):
                 print(f"not added: {source}")

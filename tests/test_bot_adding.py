@@ -68,6 +68,11 @@ async def test_an_attached_pdf_is_previewed_edited_saved_and_then_answers(
         answer = await ask(fake, "What did Freedonia say about the overfishing of cod?", uid="700")
         assert any("Freedonia" in e["footer"]["text"] or "Freedonia" in e["title"] for e in answer["embeds"])
 
+        again = await fake.slash("add", [option("file", pdf["id"], kind=11)], uid="1", admin=True, attachments=[pdf])
+        await fake.answer_to(again, TIMEOUT)
+        refusal = (await fake.followup_to(again, TIMEOUT)).body["content"]
+        assert f"already in the corpus as {added[0].path}" in refusal.replace("\\", ""), refusal
+
 
 async def test_cancel_saves_nothing(settings: BotSettings, corpus_dir: Path) -> None:  # noqa: F811
     before = sorted(p.name for p in corpus_dir.iterdir())
@@ -96,6 +101,12 @@ async def test_bad_input_gets_one_private_line_and_changes_nothing(
         await fake.answer_to(inside, TIMEOUT)
         refusal = (await fake.followup_to(inside, TIMEOUT)).body
         assert "private, loopback or link-local" in refusal["content"] and refusal["flags"] == 64
+
+        seed = fake.upload("seed-copy.txt", (corpus_dir / "002_78125fb04298b027.txt").read_bytes(), "text/plain")
+        again = await fake.slash("add", [option("file", seed["id"], kind=11)], uid="1", admin=True, attachments=[seed])
+        await fake.answer_to(again, TIMEOUT)
+        refusal = (await fake.followup_to(again, TIMEOUT)).body
+        assert "already has a corpus header" in refusal["content"]
 
         neither = await fake.slash("add", [], uid="1", admin=True)
         assert "Attach a file or give a link" in (await fake.answer_to(neither, TIMEOUT)).body["data"]["content"]

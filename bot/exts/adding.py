@@ -16,7 +16,7 @@ from bot.exts.admin import can_administer
 from bot.formatting import clip, escape
 from bot.replies import NO_MENTIONS, reply
 from embeddings.corpus.documents import MAX_STATEMENT_BYTES
-from embeddings.ingest.add import Draft, prepare, save
+from embeddings.ingest.add import Draft, prepare, refuse_duplicates, save
 from embeddings.ingest.errors import IngestError
 
 Interaction = discord.Interaction[VerbatimBot]
@@ -151,6 +151,7 @@ class Adding(commands.Cog):
                 assert link is not None
                 allow = self.bot.settings.core.allow_private_links
                 draft = await asyncio.to_thread(prepare, link.strip(), allow_private=allow)
+            await asyncio.to_thread(refuse_duplicates, draft, self.bot.settings.core.corpus_dir)
         except (IngestError, discord.HTTPException) as exc:
             await interaction.followup.send(
                 f"Not added: {escape(str(exc))}", ephemeral=True, allowed_mentions=NO_MENTIONS

@@ -205,7 +205,7 @@ def save(draft: Draft, corpus_dir: Path) -> Path:
         dt.date.fromisoformat(draft.fields["date"])
     except ValueError:
         raise IngestError(f"date {draft.fields['date']!r} is not YYYY-MM-DD") from None
-    _refuse_duplicates(draft, corpus_dir)
+    refuse_duplicates(draft, corpus_dir)
     doc_id = document_id(draft)
     target = corpus_dir / f"{doc_id}{CORPUS_SUFFIX}"
     suffix = 2
@@ -226,7 +226,10 @@ def save(draft: Draft, corpus_dir: Path) -> Path:
     return target
 
 
-def _refuse_duplicates(draft: Draft, corpus_dir: Path) -> None:
+def refuse_duplicates(draft: Draft, corpus_dir: Path) -> None:
+    """Raise DuplicateStatementError when the corpus holds this original (same checksum) or a
+    statement with the same symbol, naming its file. Called before a draft is shown, so nobody
+    reviews a statement that cannot be saved, and again by `save`."""
     if not corpus_dir.is_dir():
         return
     symbol = draft.fields.get("symbol", "").casefold()
