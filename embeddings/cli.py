@@ -82,7 +82,7 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     )
     for name in ADD_FIELDS:
         p.add_argument(f"--{name}", help=f"the statement's {name} (overrides what is detected)")
-    p.add_argument("-y", "--yes", action="store_true", help="save without asking (the default off a terminal)")
+    p.add_argument("-y", "--yes", action="store_true", help="save without asking (a closed input saves too)")
     p.add_argument("--no-index", action="store_true", help="save the files only; run `verbatim index` later")
 
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
@@ -308,27 +308,43 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             sources.append(source)
     if len(sources) > 1 and "id" in overrides:
         raise VerbatimError("--id names one statement; give one file or link with it")
-    ask = sys.stdin.isatty() and not args.yes
+    ask = not args.yes
     added, failed = [], 0
-    for source in tqdm(sources, desc="adding", unit="file", disable=ask or len(sources) < 3, leave=False):
-        try:
-            draft = prepare(source, overrides, allow_private=settings.allow_private_links)
-            refuse_duplicates(draft, settings.corpus_dir)
-            print(_describe(draft))
-            if ask and input("save it? [Y/n] ").strip().lower() not in ("", "y", "yes"):
-                print(f"not added: {source}")
-                continue
-            path = save(draft, settings.corpus_dir)
-            print(f"added {source} as {path}")
-            added.append(path)
-        except IngestError as exc:
-            failed += 1
-            print(f"not added: {printable(str(exc))}", file=sys.stderr)
+    with tqdm(
+        total=len(sources), desc="adding", unit="file", disable=len(sources) < 3 or not sys.stderr.isatty()
+    ) as bar:
+        for source in sources:
+            try:
+                draft = prepare(source, overrides, allow_private=settings.allow_private_links)
+                refuse_duplicates(draft, settings.corpus_dir)
+                bar.write(_describe(draft), file=sys.stdout)
+                if ask and not _confirmed():
+                    bar.write(f"not added: {source}", file=sys.stdout)
+                    continue
+                path = save(draft, settings.corpus_dir)
+                bar.write(f"added {source} as {path}", file=sys.stdout)
+                added.append(path)
+            except IngestError as exc:
+                failed += 1
+                bar.write(f"not added: {printable(str(exc))}", file=sys.stderr)
+            finally:
+                bar.update()
     print(f"{len(added)} statement{'s' if len(added) != 1 else ''} added, {failed} refused")
     if added and not args.no_index:
         _, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
         print(report.summary())
     return 1 if failed else 0
+
+
+def _confirmed() -> bool:
+    """Asks on standard input, so answers can be piped ("n" keeps a file out); with nothing to read
+    (a script, a closed input) the statement is saved, as with --yes."""
+    try:
+        answer = input("save it? [Y/n] ")
+    except (EOFError, OSError):
+        print()
+        return True
+    return answer.strip().lower() in ("", "y", "yes")
 
 
 def _describe(draft: object) -> str:

@@ -30,7 +30,9 @@ def osce_pdf(
         def header(self) -> None:
             if self.page_no() > 1:
                 self.set_font("Helvetica", size=9)
-                self.cell(0, 6, running_header or symbol, align="R", new_x="LMARGIN", new_y="NEXT")
+                self.cell(0, 5, running_header or symbol, align="R", new_x="LMARGIN", new_y="NEXT")
+                if not running_header:
+                    self.cell(0, 5, circulated, align="R", new_x="LMARGIN", new_y="NEXT")
                 self.ln(6)
 
         def footer(self) -> None:

@@ -3,7 +3,9 @@ every bad input is refused with one clear line and leaves the corpus as it was."
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +57,7 @@ def test_a_seed_laid_out_as_an_osce_pdf_comes_back_word_for_word(corpus_dir: Pat
     for running in ("Permanent Mission of Japan", "- 1 -", "- 2 -"):
         assert running not in draft.text
     assert draft.text.count("PC.DEL/999/24") == 1, "the running header is gone, page 1's symbol kept"
+    assert draft.text.count("8 November 2024") == 1, "the date repeated under it too"
 
 
 def test_the_same_questions_get_the_same_quotes_from_the_pdf(corpus_dir: Path, tmp_path: Path) -> None:
@@ -111,6 +114,68 @@ def test_line_breaks_hyphens_and_page_breaks_follow_the_documented_rules(tmp_pat
     assert draft.fields["symbol"] == "PC.DEL/1234/24" and draft.fields["date"] == "2024-03-12"
     assert draft.fields["venue"] == "OSCE Permanent Council, Vienna"
     assert "symbol's series" in draft.inferred["venue"]
+
+
+def test_a_short_line_that_stops_mid_sentence_is_not_a_paragraph_end() -> None:
+    pages = [["Georgia also notes the mid-", "term review of the mission, which it welcomes.", None, "Thank you."]]
+    draft = prepare("", data=lines_pdf(pages), name="georgia.pdf")
+    assert _paragraphs(draft.text) == [
+        "Georgia also notes the mid-term review of the mission, which it welcomes.",
+        "Thank you.",
+    ]
+
+
+def test_a_running_header_printed_on_page_one_stays_a_paragraph_of_its_own() -> None:
+    header = "S/PV.9999     Security Council     Eighty-first year     9999th meeting     Thursday, 14 March 2024"
+    statement = "Statement by H.E. Ms. Carolyn Schwalger, Permanent Representative of New Zealand"
+    body = "New Zealand condemns the launches of ballistic missiles by the Democratic People's Republic of"
+    pages = [
+        [header, statement, None, body, "Korea, which violate the resolutions of this Council, and urges restraint."],
+        [
+            header,
+            "New Zealand will continue to support the work of the Committee established by resolution 1718.",
+            None,
+        ],
+    ]
+    draft = prepare("", data=lines_pdf(pages, font_size=10), name="nz.pdf")
+    paragraphs = _paragraphs(draft.text)
+    assert paragraphs[:2] == [" ".join(header.split()), statement]
+    assert draft.text.count("S/PV.9999") == 1
+    assert draft.fields["speaker"].startswith("H.E. Ms. Carolyn Schwalger") and draft.fields["symbol"] == "S/PV.9999"
+
+
+def test_metadata_is_read_from_the_title_block_as_printed() -> None:
+    from embeddings.ingest.metadata import detect, first_date
+
+    body = "Estonia recalls that the UN Security Council resolutions bind all Member States. " * 4
+    found = detect(["STATEMENT BY THE DELEGATION OF THE USA ON THE DPRK", "Vilnius, 28.05.2024", body])
+    assert found.fields["title"] == "STATEMENT BY THE DELEGATION OF THE USA ON THE DPRK", "a title is kept as printed"
+    assert found.fields["speaker"] == "Delegation of the USA" and "re-cased" in found.inferred["speaker"]
+    assert found.fields["date"] == "2024-05-28"
+    assert "venue" not in found.fields, "a council named in the body is not the venue"
+    assert first_date("New York, March 5, 2024") == (dt.date(2024, 3, 5), "March 5, 2024")
+    speakers = {
+        "Spokesperson of the Ministry of Foreign Affairs of Lithuania": "Government of Lithuania",
+        "H.E. Ambassador Koro Bessho, Permanent Representative of Japan to the United Nations": "Government of Japan",
+        "Delegation of the Republic of Korea": "Government of the Republic of Korea",
+        "TASS news agency": "",
+    }
+    for speaker, organisation in speakers.items():
+        assert detect([f"Statement by {speaker}"]).fields.get("organisation", "") == organisation
+
+
+def test_piped_answers_decide_what_is_saved(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "japan.pdf"
+    pdf.write_bytes(osce_pdf(["Statement by the Delegation of Japan", "Japan condemns the launch."]))
+    before = _corpus_files(corpus_dir)
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), "add", str(pdf), "--no-index"]) == 0
+    assert "not added" in capsys.readouterr().out and _corpus_files(corpus_dir) == before
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), "add", str(pdf), "--no-index"]) == 0
+    assert "1 statement added" in capsys.readouterr().out
 
 
 def test_flags_override_detection_and_inferences_are_noted(corpus_dir: Path, tmp_path: Path) -> None:

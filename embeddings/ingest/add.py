@@ -91,7 +91,8 @@ class Draft:
         return "\n".join(lines) + "\n" + self.text
 
     def preview(self, paragraphs: int = 3, width: int = 300) -> list[str]:
-        return [p[:width] + ("…" if len(p) > width else "") for p in self.text.split("\n\n")[:paragraphs]]
+        shown = [" ".join(p.split()) for p in self.text.split("\n\n") if p.strip()][:paragraphs]
+        return [p[:width] + ("…" if len(p) > width else "") for p in shown]
 
 
 def sha256(data: bytes) -> str:
@@ -130,12 +131,12 @@ def prepare(
                 f"{name or source} is {len(data) / 1e6:.1f} MB, over the {MAX_STATEMENT_BYTES / 1e6:.0f} MB limit"
             )
         origin = source or name
-        kind = _kind_of(name or source, data)
+        kind = _kind_of(name or source, data, origin)
     draft = _draft(origin, kind, data, name)
     return draft.with_fields(overrides or {})
 
 
-def _kind_of(name: str, data: bytes) -> str:
+def _kind_of(name: str, data: bytes, origin: str) -> str:
     if data.startswith(b"%PDF"):
         return "application/pdf"
     lower = name.lower()
@@ -143,7 +144,7 @@ def _kind_of(name: str, data: bytes) -> str:
         return "text/html"
     if lower.endswith(".txt"):
         return "text/plain"
-    raise IngestError(f"{name} is not a PDF, an HTML page or a .txt file")
+    raise IngestError(f"{origin} is not a PDF, an HTML page or a .txt file")
 
 
 def _draft(origin: str, kind: str, data: bytes, name: str = "") -> Draft:
@@ -160,6 +161,8 @@ def _draft(origin: str, kind: str, data: bytes, name: str = "") -> Draft:
         found = detect(page.paragraphs, title=page.title, date=page.date)
         if page.site:
             found.propose("venue", page.site, "from the web site's name")
+        if page.author:
+            found.propose("speaker", page.author, "from the page's author field")
     else:
         try:
             raw = data.decode("utf-8")

@@ -18,6 +18,7 @@ class HtmlText:
     title: str
     date: str
     site: str
+    author: str
 
 
 def read_html(data: bytes, url: str) -> HtmlText:
@@ -45,4 +46,5 @@ def read_html(data: bytes, url: str) -> HtmlText:
         str(getattr(document, "title", "") or ""),
         str(getattr(document, "date", "") or ""),
         str(getattr(document, "sitename", "") or ""),
+        str(getattr(document, "author", "") or ""),
     )

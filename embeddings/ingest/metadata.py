@@ -38,6 +38,8 @@ _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_DOTTED = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
+"""28.05.2024: day first, as European ministries print it."""
 
 OSCE_SYMBOL = re.compile(
     r"\b(?:[A-Z]{2,5}-)?[A-Z]{2,5}\.(?:DEL|DEC|JOUR|GAL|IO|FR|VD|INF)/\d+/\d{2}(?:/(?:Corr|Rev)\.\d+)?"
@@ -51,7 +53,8 @@ _SPEAKER_LINE = re.compile(
     re.IGNORECASE,
 )
 _SPEAKER_STOP = re.compile(r"\s+(?:at|on|to the meeting|before|during|in response)\s+(?:the\s+)?[A-Z0-9\"“]|[,:]?\s*$")
-_SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"])
+_SHORT_WORDS = frozenset(["from", "into", "over", "upon", "with", "h.e.", "mr", "mrs", "ms", "dr"])
+_SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with"])
 OSCE_VENUES = {
     "FSC-PC": "FSC/PC Joint Meeting, OSCE, Vienna",
     "PC": "OSCE Permanent Council, Vienna",
@@ -66,7 +69,11 @@ _VENUE_PHRASES = (
     ("Forum for Security Co-operation", "OSCE Forum for Security Co-operation, Vienna"),
 )
 HEAD_LINES = 40
-"""How far into a statement its own particulars are looked for: a title block, not the body."""
+"""How far into a statement its symbol, speaker and date are looked for."""
+TITLE_BLOCK = 8
+TITLE_LINE_CHARS = 250
+"""A venue is read only from the title block: its first short lines, never from a sentence of the
+body that mentions the Security Council."""
 
 
 @dataclass
@@ -86,13 +93,15 @@ class Detected:
 def first_date(text: str) -> tuple[dt.date, str] | None:
     """The first complete date printed in `text`, and how it was printed."""
     found: list[tuple[int, dt.date, str]] = []
-    for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy"), (_ISO, "iso")):
+    for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy"), (_ISO, "iso"), (_DOTTED, "dotted")):
         for m in pattern.finditer(text):
             try:
                 if order == "dmy":
                     day, month, year = int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3))
                 elif order == "mdy":
                     day, month, year = int(m.group(2)), _MONTHS[m.group(1).lower()], int(m.group(3))
+                elif order == "dotted":
+                    day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
                 else:
                     year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
                 found.append((m.start(), dt.date(year, month, day), m.group(0)))
@@ -114,11 +123,20 @@ def symbol_in(text: str) -> str:
 
 
 def _title_case(text: str) -> str:
-    """A heading printed in capitals, as a citation would write it ("Delegation of Japan")."""
+    """A speaker printed in capitals, as a citation writes it ("Delegation of Japan"); short words
+    that are not English particles stay capitals, being acronyms ("USA", "DPRK", "OSCE")."""
     if text != text.upper():
         return text
-    words = text.lower().split()
-    return " ".join(w if i and w in _SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words))
+    out = []
+    for i, word in enumerate(text.split()):
+        lower = word.lower()
+        if i and lower in _SMALL_WORDS:
+            out.append(lower)
+        elif len(word.strip(".,()")) <= 4 and lower.strip(".,()") not in _SHORT_WORDS:
+            out.append(word)
+        else:
+            out.append(word[:1] + word[1:].lower())
+    return " ".join(out)
 
 
 def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected:
@@ -133,8 +151,9 @@ def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected
         m = _SPEAKER_LINE.match(line)
         if m:
             speaker = _SPEAKER_STOP.split(_title_case(m.group(1)), maxsplit=1)[0].strip(" ,.:")
-            found.propose("speaker", speaker)
-            found.propose("title", _title_case(line).rstrip("."))
+            how = "" if speaker in line else f"from the heading {line[:80]!r}, re-cased"
+            found.propose("speaker", speaker, how)
+            found.propose("title", line.rstrip("."))
             break
     printed = first_date(block)
     if printed:
@@ -148,8 +167,9 @@ def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected
         series = symbol.split(".", 1)[0]
         if series in OSCE_VENUES:
             found.propose("venue", OSCE_VENUES[series], f"from the symbol's series ({series})")
+    title_block = "\n".join(line for line in head[:TITLE_BLOCK] if len(line) <= TITLE_LINE_CHARS).casefold()
     for phrase, venue in _VENUE_PHRASES:
-        if phrase.casefold() in block.casefold():
+        if phrase.casefold() in title_block:
             found.propose("venue", venue, f"from the words {phrase!r} at the top")
             break
     found.propose("title", title.strip())
@@ -159,13 +179,25 @@ def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected
 
 
 def _organisation(speaker: str) -> str:
-    m = re.search(
-        r"\b(?:Delegation|Mission|Representative|Minister|Ministry)\b.*?\bof\s+(?:the\s+)?([A-Z][\w.'’ -]+)", speaker
-    )
-    if not m:
+    """ "... Representative of Japan to the United Nations" -> "Government of Japan"; the last place
+    named after "of", with a ministry's own name ("Foreign Affairs of ...") passed over."""
+    if not re.search(r"\b(?:Delegation|Mission|Representative|Minister|Ministry|Embassy|Spokesperson)\b", speaker):
         return ""
-    country = re.split(r"\s+(?:to|at|in|on)\s+", m.group(1))[0].strip(" ,.")
-    return f"Government of {country}" if country else ""
+    places = re.findall(r"\bof\s+((?:the\s+)?[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*)", speaker)
+    if not places:
+        return ""
+    place = places[-1]
+    first = place.removeprefix("the ").split()[0]
+    if first in _MINISTRY_WORDS and " of " in place:
+        place = place.rsplit(" of ", 1)[1]
+    elif first in _MINISTRY_WORDS:
+        return ""
+    return f"Government of {place}"
+
+
+_MINISTRY_WORDS = frozenset(
+    ["Ministry", "Department", "Office", "Foreign", "External", "Defence", "Defense", "Affairs", "Justice", "State"]
+)
 
 
 def pdf_date(value: str) -> str:
