@@ -85,6 +85,22 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     p.add_argument("-y", "--yes", action="store_true", help="save without asking (a closed input saves too)")
     p.add_argument("--no-index", action="store_true", help="save the files only; run `verbatim index` later")
 
+    p = sub.add_parser("compare", help="each speaker's position on a topic, quoted side by side")
+    p.add_argument("topic")
+    p.add_argument("speakers", nargs="*", help="speakers or organisations to compare (default: all who address it)")
+    p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
+    p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
+
+    p = sub.add_parser("timeline", help="the statements on a topic, oldest first, one quote each")
+    p.add_argument("topic")
+    p.add_argument("--speaker", help="only this speaker or organisation")
+    p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
+    p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
+
+    p = sub.add_parser("feedback", help="members' votes on answers: export them as questions, or weekly figures")
+    p.add_argument("action", choices=["export", "stats"])
+    p.add_argument("--out", type=Path, help="export to this file (default: standard output)")
+
     sub.add_parser("chat", help="a terminal conversation that answers like the bot")
     handlers = dict(COMMANDS)
     for extend in extensions:
@@ -286,6 +302,49 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.answer.analysis import compare
+    from embeddings.answer.render import render_comparison
+    from embeddings.answer.search import Filters
+
+    filters = Filters.parse(since=args.since or "", until=args.until or "")
+    engine = open_engine_for(settings)
+    print(render_comparison(compare(engine, args.topic, args.speakers, filters), color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.answer.analysis import timeline
+    from embeddings.answer.render import render_timeline
+    from embeddings.answer.search import Filters
+
+    filters = Filters.parse(since=args.since or "", until=args.until or "")
+    engine = open_engine_for(settings)
+    print(render_timeline(timeline(engine, args.topic, args.speaker or "", filters), color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.state import State
+
+    state = State.beside(settings.index_dir)
+    if args.action == "stats":
+        weeks = state.weekly()
+        if not weeks:
+            print("no votes yet")
+        for week, right, total in weeks:
+            print(f"{week}  {right}/{total} answers marked right ({right / total:.0%})")
+        return 0
+    lines = [json.dumps(row, ensure_ascii=False) for row in state.export()]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"{len(lines)} voted question(s) written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 ADD_FIELDS = ("id", "title", "speaker", "organisation", "venue", "date", "symbol", "kind")
 
 
@@ -360,11 +419,28 @@ def _describe(draft: object) -> str:
     return "\n".join(rows)
 
 
+def _chat_reply(engine: SearchEngine, line: str, color: bool) -> str:
+    """A question, or `/compare TOPIC; SPEAKER, SPEAKER` or `/timeline TOPIC`, as in Discord."""
+    from embeddings.answer.analysis import compare, timeline
+    from embeddings.answer.render import render_answer, render_comparison, render_timeline
+
+    command, _, rest = line.partition(" ")
+    if command == "/compare":
+        topic, _, names = rest.partition(";")
+        speakers = [n.strip() for n in names.split(",") if n.strip()]
+        return render_comparison(compare(engine, topic, speakers), color=color)
+    if command == "/timeline":
+        return render_timeline(timeline(engine, rest), color=color)
+    return render_answer(engine.search(line, k=3), engine.corpus, color=color)
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.answer.render import render_answer
 
     engine = open_engine_for(settings)
-    print(f"Verbatim console: {len(engine.corpus)} statements. Ask a question; an empty line or Ctrl-D ends.")
+    print(
+        f"Verbatim console: {len(engine.corpus)} statements. Ask a question, or `/compare TOPIC; SPEAKER, ...`"
+        " or `/timeline TOPIC`; an empty line or Ctrl-D ends."
+    )
     color = sys.stdout.isatty()
     while True:
         try:
@@ -375,11 +451,10 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            answer = engine.search(question, k=3)
+            print(_chat_reply(engine, question, color))
         except VerbatimError as exc:
             print(f"verbatim> {exc}")
             continue
-        print(render_answer(answer, engine.corpus, color=color))
         print()
 
 
@@ -392,6 +467,9 @@ COMMANDS: dict[str, Handler] = {
     "eval": cmd_eval,
     "chat": cmd_chat,
     "add": cmd_add,
+    "compare": cmd_compare,
+    "timeline": cmd_timeline,
+    "feedback": cmd_feedback,
 }
 
 

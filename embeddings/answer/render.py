@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embeddings.answer.analysis import Comparison, Timeline
+
 import itertools
 import textwrap
 
@@ -99,6 +104,44 @@ def render_answer(answer: Answer, corpus: Corpus, *, color: bool = False, width:
             )
         )
         out.append("")
+    return "\n".join(out).rstrip()
+
+
+def _passage(result: Result, color: bool, width: int, label: str) -> list[str]:
+    marks = (BOLD, RESET) if color else ("**", "**")
+    lines = marked_quote(result, *marks).split("\n")
+    out = [f"{label} “{lines[0]}" + ("”" if len(lines) == 1 else "")]
+    out += [f"    {line}" for line in lines[1:-1]]
+    if len(lines) > 1:
+        out.append(f"    {lines[-1]}”")
+    out.append(
+        textwrap.fill(
+            f"— {result.citation}  [{result.doc_id}]", width=width, initial_indent="    ", subsequent_indent="      "
+        )
+    )
+    return out
+
+
+def render_comparison(comparison: Comparison, *, color: bool = False, width: int = 100) -> str:
+    if not comparison.positions and not comparison.unknown:
+        return f"No statement in the corpus addresses {comparison.topic!r}."
+    out = [f"Positions on: {comparison.topic}", ""]
+    for position in comparison.positions:
+        if position.result is not None:
+            out += [f"## {position.speaker}", *_passage(position.result, color, width, "  "), ""]
+    if comparison.silent:
+        out.append("Say nothing on it in the corpus: " + "; ".join(comparison.silent))
+    if comparison.unknown:
+        out.append("No statement by: " + "; ".join(comparison.unknown))
+    return "\n".join(out).rstrip()
+
+
+def render_timeline(line: Timeline, *, color: bool = False, width: int = 100) -> str:
+    if not line.entries:
+        return f"No statement in the corpus addresses {line.topic!r}."
+    out = [f"Timeline of: {line.topic} (oldest first)", ""]
+    for doc, result in line.entries:
+        out += [f"{doc.date.isoformat()}  {doc.venue}", *_passage(result, color, width, "  "), ""]
     return "\n".join(out).rstrip()
 
 

@@ -1,0 +1,229 @@
+"""What members leave behind: votes on answers, watched topics, and which statements they have
+already been told about. One SQLite file in the index folder (`verbatim.sqlite3`), which builds
+never touch.
+
+Every call opens its own connection (any thread may call), waits up to ten seconds for another
+writer, and writes inside one transaction; WAL journaling lets readers go on meanwhile. The schema
+is versioned with `PRAGMA user_version`: an older file is upgraded in place, a newer one refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.answer.search import Answer
+from embeddings.errors import VerbatimError
+
+STATE_FILE = "verbatim.sqlite3"
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    answer_id TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    shown TEXT NOT NULL,            -- JSON: [{doc_id, start, end, paragraph, quote, highlight}]
+    asked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id TEXT NOT NULL REFERENCES answers(answer_id),
+    member_id TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('answers', 'wrong')),
+    comment TEXT NOT NULL DEFAULT '',
+    evidence TEXT NOT NULL DEFAULT '',
+    voted_at TEXT NOT NULL,
+    PRIMARY KEY (answer_id, member_id)
+);
+CREATE TABLE IF NOT EXISTS watches (
+    watch_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    guild_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (channel_id, topic)
+);
+CREATE TABLE IF NOT EXISTS seen_documents (
+    doc_id TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL
+);
+"""
+
+
+class StateError(VerbatimError):
+    """The state file cannot be used (written by a newer Verbatim, or not a database)."""
+
+
+@dataclass(frozen=True)
+class Watch:
+    watch_id: int
+    guild_id: str
+    channel_id: str
+    topic: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class State:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{path} was written by a newer Verbatim (schema {version}, this one knows {SCHEMA_VERSION})"
+                )
+            for statement in _SCHEMA.split(";"):  # executescript would commit the open transaction
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @classmethod
+    def beside(cls, index_dir: Path) -> State:
+        return cls(index_dir / STATE_FILE)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path} cannot be opened ({exc})") from None
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise StateError(f"{self.path}: {exc}") from None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    # -- answers and votes ---------------------------------------------------------------------
+
+    def record_answer(self, answer: Answer) -> str:
+        """Keep what was shown for a question, so a vote on it can be exported later; the id goes in
+        the answer's buttons."""
+        answer_id = secrets.token_hex(8)
+        shown = [
+            {
+                "doc_id": r.doc_id,
+                "start": r.start,
+                "end": r.end,
+                "paragraph": r.paragraph.to_json(),
+                "quote": r.quote,
+                "highlight": list(r.highlight),
+            }
+            for r in answer.results
+        ]
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?)", (answer_id, answer.question, json.dumps(shown), _now())
+            )
+        return answer_id
+
+    def vote(self, answer_id: str, member_id: str, verdict: str, comment: str = "", evidence: str = "") -> bool:
+        """One vote per member per answer (a second replaces the first). False when the answer is
+        unknown (its record was lost), so the member can be told."""
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)).fetchone() is None:
+                return False
+            db.execute(
+                """INSERT INTO votes VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (answer_id, member_id) DO UPDATE SET
+                   verdict = excluded.verdict, comment = excluded.comment, evidence = excluded.evidence,
+                   voted_at = excluded.voted_at""",
+                (answer_id, member_id, verdict, comment.strip(), evidence.strip(), _now()),
+            )
+        return True
+
+    def export(self) -> list[dict[str, object]]:
+        """Voted questions in the question-file format of the shared eval set: a "wrong passage"
+        with the words a member gave as its evidence, or with none (nothing answers); an "answers
+        it" with the sentence it highlighted."""
+        rows = []
+        with self._connect() as db:
+            cursor = db.execute(
+                """SELECT a.answer_id, a.question, a.shown, v.member_id, v.verdict, v.comment, v.evidence, v.voted_at
+                   FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, a.answer_id, v.member_id"""
+            )
+            for answer_id, question, shown_json, member, verdict, comment, evidence, voted_at in cursor:
+                shown = json.loads(shown_json)
+                row: dict[str, object] = {"id": f"fb-{answer_id}-{member}", "question": question}
+                if verdict == "answers" and shown:
+                    top = shown[0]
+                    start, end = top["highlight"]
+                    row["evidence"] = [top["quote"][start:end]]
+                    row["docs"] = [top["doc_id"]]
+                else:
+                    row["evidence"] = [evidence] if evidence else []
+                    row["docs"] = []
+                row.update({"feedback": verdict, "comment": comment, "voted_at": voted_at, "shown": shown})
+                rows.append(row)
+        return rows
+
+    def weekly(self) -> list[tuple[str, int, int]]:
+        """(ISO week, answers marked right, answers voted on), oldest first."""
+        with self._connect() as db:
+            cursor = db.execute("SELECT voted_at, verdict FROM votes ORDER BY voted_at")
+            weeks: dict[str, list[int]] = {}
+            for voted_at, verdict in cursor:
+                year, week, _ = dt.datetime.fromisoformat(voted_at).isocalendar()
+                tally = weeks.setdefault(f"{year}-W{week:02d}", [0, 0])
+                tally[0] += verdict == "answers"
+                tally[1] += 1
+        return [(w, right, total) for w, (right, total) in weeks.items()]
+
+    # -- watches -------------------------------------------------------------------------------
+
+    def add_watch(self, guild_id: str, channel_id: str, topic: str, member_id: str) -> bool:
+        """False when the channel already watches this topic."""
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO watches (guild_id, channel_id, topic, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (guild_id, channel_id, topic, member_id, _now()),
+            )
+            return cursor.rowcount == 1
+
+    def watches(self, guild_id: str | None = None) -> list[Watch]:
+        with self._connect() as db:
+            query = "SELECT watch_id, guild_id, channel_id, topic FROM watches"
+            args: Sequence[str] = ()
+            if guild_id is not None:
+                query += " WHERE guild_id = ?"
+                args = (guild_id,)
+            return [Watch(*row) for row in db.execute(query + " ORDER BY watch_id", args)]
+
+    def remove_watch(self, guild_id: str, watch_id: int) -> bool:
+        with self._connect() as db:
+            return (
+                db.execute("DELETE FROM watches WHERE guild_id = ? AND watch_id = ?", (guild_id, watch_id)).rowcount
+                == 1
+            )
+
+    # -- statements already announced ----------------------------------------------------------
+
+    def new_documents(self, hashes: dict[str, str]) -> list[str]:
+        """Documents added or changed since the last call, recorded as seen. The first call only
+        records: a corpus present before anyone watched is not news."""
+        with self._connect() as db:
+            seen = dict(db.execute("SELECT doc_id, content_hash FROM seen_documents").fetchall())
+            first = not seen and db.execute("SELECT COUNT(*) FROM watches").fetchone()[0] == 0
+            fresh = [d for d, h in hashes.items() if seen.get(d) != h]
+            db.executemany("INSERT OR REPLACE INTO seen_documents VALUES (?, ?)", [(d, hashes[d]) for d in fresh])
+        return [] if first else fresh
