@@ -18,6 +18,7 @@ from bot.engine import EngineHolder
 from bot.replies import NO_MENTIONS, report_error
 from bot.settings import BotSettings
 from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.state import State
 
 log = logging.getLogger(__name__)
 REQUIRED_PERMISSIONS = discord.Permissions(
@@ -29,7 +30,7 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     read_message_history=True,  # Discord requires it to reply to a mention
 )
 SCOPES = ("bot", "applications.commands")
-EXTENSIONS = ("bot.exts.asking", "bot.exts.sources", "bot.exts.admin", "bot.exts.adding")
+EXTENSIONS = ("bot.exts.asking", "bot.exts.sources", "bot.exts.admin", "bot.exts.adding", "bot.exts.analysis")
 
 
 def invite_url(application_id: int) -> str:
@@ -76,6 +77,29 @@ class VerbatimBot(commands.Bot):
         """One question per member per period, shared by /ask and mentions."""
         self.sync_only = sync_only
         """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
+        self._state: State | None = None
+
+    @property
+    def state(self) -> State:
+        """Votes, watches and announced statements, in the index folder (opened on first use)."""
+        if self._state is None:
+            self._state = State.beside(self.settings.core.index_dir)
+        return self._state
+
+    async def reindex(self) -> str:
+        """Rebuild (questions keep being answered meanwhile), then tell watching channels what the
+        new statements say on their topics."""
+        summary = await self.holder.reindex()
+        await self.announce_new_statements()
+        return summary
+
+    async def announce_new_statements(self) -> None:
+        from bot.exts.analysis import announce
+
+        try:
+            await announce(self)
+        except Exception:  # a failed announcement must never fail a rebuild or the start-up
+            log.exception("announcing new statements to watching channels failed")
 
     def retry_after(self, user_id: int) -> float:
         """Seconds this member must still wait, or 0 (and the question counted)."""
@@ -90,6 +114,7 @@ class VerbatimBot(commands.Bot):
             return
         # The model loads while the gateway connects, so the first question is answered at once.
         await self.holder.warm_up()
+        await self.announce_new_statements()  # statements added from the terminal while it was down
         invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
         log.info("invite link: %s", invite)
         if self.settings.guild_id:

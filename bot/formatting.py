@@ -75,6 +75,7 @@ def quote_markdown(result: Result, limit: int = DESCRIPTION_LIMIT - 10) -> str:
 FOOTER_CITATION = 400
 """Footer space for a citation: more would crowd three answers into Discord's 6,000 characters."""
 QUOTE_BUDGET = 1500
+MAX_EMBEDS = 10
 
 
 def answer_embeds(answer: Answer, corpus: Corpus) -> list[EmbedData]:
@@ -96,6 +97,28 @@ def answer_embeds(answer: Answer, corpus: Corpus) -> list[EmbedData]:
             paragraph=r.paragraph.first,
         )
         for r, (title, footer) in zip(results, heads, strict=True)
+    ]
+
+
+def passage_embeds(items: list[tuple[str, Result]], corpus: Corpus, reserved: int = 0) -> list[EmbedData]:
+    """One embed per (heading, passage), up to Discord's ten a message, all within its 6,000
+    characters (less `reserved` for the message's own text): the quotes share what is left."""
+    items = items[:MAX_EMBEDS]
+    heads = [
+        (clip(heading, TITLE_LIMIT), citation(corpus.documents[r.doc_id], r.paragraph, FOOTER_CITATION))
+        for heading, r in items
+    ]
+    fixed = sum(len(t) + len(f) for t, f in heads)
+    budget = min(QUOTE_BUDGET, (EMBED_TOTAL_LIMIT - reserved - fixed) // max(len(items), 1))
+    return [
+        EmbedData(
+            title=title,
+            description=quote_markdown(r, limit=max(budget, 80)),
+            footer=footer,
+            url_doc=r.doc_id,
+            paragraph=r.paragraph.first,
+        )
+        for (_, r), (title, footer) in zip(items, heads, strict=True)
     ]
 
 

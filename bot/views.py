@@ -13,6 +13,7 @@ long one; an empty ``REF`` on a page button means the list of documents):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import re
@@ -100,14 +101,18 @@ def pager_view(owner: int, page: int, count: int, ref: str, download: bool) -> d
     return view
 
 
-def answer_view(documents: list[tuple[str, str, int]]) -> discord.ui.View:
-    """A "Full text" button per quoted document (doc id, title, cited paragraph), first citation wins."""
+def answer_view(documents: list[tuple[str, str, int]], answer_id: str = "") -> discord.ui.View:
+    """A "Full text" button per quoted document (doc id, title, cited paragraph), first citation
+    wins; with an answer id, the two feedback buttons."""
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
     for doc_id, title, paragraph in documents:
         if doc_id not in seen:
             seen.add(doc_id)
             view.add_item(FullTextButton(doc_ref(doc_id), paragraph, f"Full text: {title}"))
+    if answer_id:
+        view.add_item(FeedbackButton("a", answer_id, row=1))
+        view.add_item(FeedbackButton("w", answer_id, row=1))
     return view
 
 
@@ -150,6 +155,75 @@ class FullTextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
             await send_document(interaction, doc, paras, paragraph, ephemeral=True)
 
         await _guarded(interaction, open_it)
+
+
+class FeedbackButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vb:fb:(?P<verdict>[aw]):(?P<aid>[0-9a-f]{16})"
+):
+    """ "answers it" records a vote at once; "wrong passage" asks what was wrong, in a form whose
+    words are stored, never posted. Both answer privately."""
+
+    def __init__(self, verdict: str, answer_id: str, row: int | None = None) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            row=row,
+            label="answers it" if verdict == "a" else "wrong passage",
+            emoji="✅" if verdict == "a" else "❌",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"vb:fb:{verdict}:{answer_id}",
+        )
+        super().__init__(button)
+        self.verdict, self.answer_id = verdict, answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> FeedbackButton:
+        return cls(match["verdict"], match["aid"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
+        async def vote() -> None:
+            if self.verdict == "w":
+                await interaction.response.send_modal(WrongPassageModal(self.answer_id))
+                return
+            await record_vote(interaction, self.answer_id, "answers")
+
+        await _guarded(interaction, vote)
+
+
+async def record_vote(
+    interaction: discord.Interaction[Any], answer_id: str, verdict: str, comment: str = "", evidence: str = ""
+) -> None:
+    state = interaction.client.state
+    stored = await asyncio.to_thread(state.vote, answer_id, str(interaction.user.id), verdict, comment, evidence)
+    text = (
+        "Thanks: noted, privately. Your vote on this answer replaces any earlier one."
+        if stored
+        else "Sorry, this answer is too old to take votes (its record is gone)."
+    )
+    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+class WrongPassageModal(discord.ui.Modal, title="What was wrong?"):
+    def __init__(self, answer_id: str) -> None:
+        super().__init__(timeout=900)
+        self.answer_id = answer_id
+        self.comment: discord.ui.TextInput[WrongPassageModal] = discord.ui.TextInput(
+            label="What was wrong with the passages?",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=1000,
+        )
+        self.evidence: discord.ui.TextInput[WrongPassageModal] = discord.ui.TextInput(
+            label="Words that answer it (empty: nothing does)",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=500,
+        )
+        self.add_item(self.comment)
+        self.add_item(self.evidence)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
+        await record_vote(interaction, self.answer_id, "wrong", self.comment.value, self.evidence.value)
 
 
 class PageButton(
@@ -213,4 +287,4 @@ class DownloadButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
         await _guarded(interaction, download)
 
 
-DYNAMIC_ITEMS = (FullTextButton, PageButton, DownloadButton)
+DYNAMIC_ITEMS = (FullTextButton, PageButton, DownloadButton, FeedbackButton)

@@ -38,6 +38,7 @@ from embeddings.settings import Settings
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
 
 TIMEOUT = 10.0
+COMMAND_NAMES = {"ask", "source", "sources", "help", "reindex", "add", "compare", "timeline", "watch"}
 TOKEN = "test-token-Zx9"
 
 
@@ -146,7 +147,7 @@ async def test_starts_without_content_intent_and_syncs_to_the_guild_only(fake: F
     assert not identify.body["d"]["intents"] & MESSAGE_CONTENT_INTENT, "the privileged intent must stay off"
     req = await fake.wait_for(lambda r: r.path == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands", TIMEOUT)
     commands = {c["name"]: c for c in req.body}
-    assert set(commands) == {"ask", "source", "sources", "help", "reindex", "add"}
+    assert set(commands) == COMMAND_NAMES
     for command in req.body:
         assert command["description"]
         for opt in command.get("options", []):
@@ -176,9 +177,9 @@ def test_verbatim_sync_registers_commands_globally_on_demand(settings: BotSettin
     fake = asyncio.run(scenario())
     (put,) = [r for r in fake.requests if r.method == "PUT"]
     assert put.path == f"/applications/{APP_ID}/commands"
-    assert {c["name"] for c in put.body} == {"ask", "source", "sources", "help", "reindex", "add"}
+    assert {c["name"] for c in put.body} == COMMAND_NAMES
     assert not settings.core.index_dir.exists(), "publishing commands needs no index"
-    assert "synced 6 commands globally" in capsys.readouterr().out
+    assert "synced 9 commands globally" in capsys.readouterr().out
 
 
 async def test_an_unexpected_failure_is_a_short_reply_and_a_logged_traceback(
@@ -222,7 +223,8 @@ async def test_ask_defers_then_quotes_verbatim_with_checkable_citations(fake: Fa
         assert unescape(embed["description"]) in " ".join(doc.text.split()), "the quote must be verbatim"
     assert "Delegation of Japan" in body["embeds"][0]["footer"]["text"]
     labels = [c["label"] for row in body["components"] for c in row["components"]]
-    assert labels and all(label.startswith("Full text") for label in labels)
+    assert labels[-2:] == ["answers it", "wrong passage"], "every answer can be voted on"
+    assert labels[:-2] and all(label.startswith("Full text") for label in labels[:-2])
 
 
 async def test_full_text_button_opens_the_cited_paragraph_for_the_clicker_only(fake: FakeDiscord) -> None:

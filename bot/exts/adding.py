@@ -104,7 +104,7 @@ class DraftView(discord.ui.View):
         except IngestError as exc:
             await interaction.edit_original_response(content=f"Not saved: {escape(str(exc))}", embed=None)
             return
-        summary = await self.bot.holder.reindex()
+        summary = await self.bot.reindex()
         await interaction.edit_original_response(
             content=clip(
                 f"Added **{escape(self.draft.fields['title'])}** as `{path.stem}`. Members can ask about it now.\n"

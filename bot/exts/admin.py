@@ -46,7 +46,7 @@ class Admin(commands.Cog):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         started = time.perf_counter()
-        summary = await self.bot.holder.reindex()
+        summary = await self.bot.reindex()
         seconds = time.perf_counter() - started
         await interaction.followup.send(
             clip(f"Index rebuilt in {seconds:.1f} s.\n{summary}", 2000), ephemeral=True, allowed_mentions=NO_MENTIONS

@@ -42,15 +42,16 @@ class Asking(commands.Cog):
         answer = await asyncio.to_thread(engine.search, question, 3, filters)
         return answer, engine
 
-    @staticmethod
-    def payload(question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
+    async def payload(self, question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
         if not answer.answered or not answer.results:
             return {"content": decline_text(question, answer, engine.corpus)}
         embeds = answer_embeds(answer, engine.corpus)
+        # The shown passages are kept so that a member's vote on them can become a test case.
+        answer_id = await asyncio.to_thread(self.bot.state.record_answer, answer)
         return {
             "content": answer_header(question),
             "embeds": [to_embed(e) for e in embeds],
-            "view": answer_view([(e.url_doc, e.title, e.paragraph) for e in embeds]),
+            "view": answer_view([(e.url_doc, e.title, e.paragraph) for e in embeds], answer_id),
         }
 
     @app_commands.command(name="ask", description="Answer a question with verbatim, cited quotes")
@@ -79,7 +80,7 @@ class Asking(commands.Cog):
         cleaned = self.admit(question, interaction.user.id)
         await defer_publicly(interaction)
         answer, engine = await self.answer(cleaned, filters)
-        await follow_up(interaction, **self.payload(cleaned, answer, engine))
+        await follow_up(interaction, **(await self.payload(cleaned, answer, engine)))
 
     @ask.autocomplete("document")
     async def _document(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -98,7 +99,7 @@ class Asking(commands.Cog):
             cleaned = self.admit(question, message.author.id)
             async with message.channel.typing():  # the member sees that an answer is coming
                 answer, engine = await self.answer(cleaned, Filters())
-            await message.reply(allowed_mentions=NO_MENTIONS, **self.payload(cleaned, answer, engine))  # type: ignore[call-overload]
+            await message.reply(allowed_mentions=NO_MENTIONS, **(await self.payload(cleaned, answer, engine)))  # type: ignore[call-overload]
         except Exception as exc:
             await report_to_message(message, exc)
 

@@ -1,0 +1,207 @@
+"""For analysts: `/compare` positions side by side, `/timeline` of a topic, and `/watch` a topic so
+that new statements on it are posted in the channel after each rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import VerbatimBot
+from bot.exts.admin import can_administer
+from bot.formatting import CONTENT_LIMIT, EmbedData, answer_embeds, clip, escape, passage_embeds
+from bot.replies import NO_MENTIONS, defer_publicly, follow_up, reply, to_embed
+from bot.views import answer_view
+from embeddings.answer.analysis import compare, timeline
+from embeddings.answer.search import Filters
+
+Interaction = discord.Interaction[VerbatimBot]
+TIMELINE_PAGE = 5
+"""Statements per page of a timeline: five quotes with their citations fit one message."""
+PAGER_TIMEOUT = 900.0
+ANNOUNCED_PER_TOPIC = 3
+
+
+def _speakers(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").replace(";", ",").split(",") if s.strip()]
+
+
+class TimelinePager(discord.ui.View):
+    """Older / Newer through a timeline's pages; the pages are kept in memory for fifteen minutes
+    (after that, run /timeline again), and only whoever asked turns them."""
+
+    def __init__(self, owner: int, pages: list[list[EmbedData]], header: str) -> None:
+        super().__init__(timeout=PAGER_TIMEOUT)
+        self.owner, self.pages, self.header, self.page = owner, pages, header, 0
+        self._sync()
+
+    def _sync(self) -> None:
+        self.older.disabled = self.page == 0
+        self.newer.disabled = self.page >= len(self.pages) - 1
+
+    def content(self) -> str:
+        return clip(f"{self.header} (page {self.page + 1} of {len(self.pages)})", CONTENT_LIMIT)
+
+    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+        if interaction.user.id != self.owner:
+            await reply(interaction, "Only whoever asked turns these pages; run /timeline yourself.", ephemeral=True)
+            return False
+        return True
+
+    async def _turn(self, interaction: Interaction, step: int) -> None:
+        self.page = max(0, min(self.page + step, len(self.pages) - 1))
+        self._sync()
+        await interaction.response.edit_message(
+            content=self.content(), embeds=[to_embed(e) for e in self.pages[self.page]], view=self
+        )
+
+    @discord.ui.button(label="◀ Older", style=discord.ButtonStyle.secondary)
+    async def older(self, interaction: Interaction, _: discord.ui.Button[TimelinePager]) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="Newer ▶", style=discord.ButtonStyle.secondary)
+    async def newer(self, interaction: Interaction, _: discord.ui.Button[TimelinePager]) -> None:
+        await self._turn(interaction, 1)
+
+
+class Analysis(commands.Cog):
+    def __init__(self, bot: VerbatimBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="compare", description="Each speaker's position on a topic, quoted side by side")
+    @app_commands.describe(
+        topic="What to compare, e.g. Russia's arms purchases from North Korea",
+        speakers="Speakers or organisations, separated by commas (default: all who address it)",
+        since="Only statements on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)",
+        until="Only statements on or before this date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    )
+    async def compare_command(
+        self,
+        interaction: Interaction,
+        topic: str,
+        speakers: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        filters = Filters.parse(since=since or "", until=until or "")
+        engine = await self.bot.holder.get()
+        await defer_publicly(interaction)
+        result = await asyncio.to_thread(compare, engine, topic, _speakers(speakers), filters)
+        quoted = [(p.speaker, p.result) for p in result.positions if p.result is not None]
+        lines = [f"**Positions on:** {escape(result.topic)}"]
+        if not quoted:
+            lines.append("No statement in the corpus addresses this." if not speakers else "")
+        if result.silent:
+            lines.append("Say nothing on it in the corpus: " + ", ".join(escape(s) for s in result.silent))
+        if result.unknown:
+            lines.append("No statement by: " + ", ".join(escape(s) for s in result.unknown))
+        content = clip("\n".join(line for line in lines if line), CONTENT_LIMIT)
+        embeds = passage_embeds([(speaker, r) for speaker, r in quoted], engine.corpus, reserved=len(content))
+        await follow_up(
+            interaction,
+            content=content,
+            embeds=[to_embed(e) for e in embeds],
+            view=answer_view([(e.url_doc, e.title, e.paragraph) for e in embeds][:5]),
+        )
+
+    @app_commands.command(name="timeline", description="The statements on a topic, oldest first, one quote each")
+    @app_commands.describe(
+        topic="The topic to follow, e.g. ICBM launches",
+        speaker="Only this speaker or organisation",
+        since="Only statements on or after this date (YYYY, YYYY-MM or YYYY-MM-DD)",
+        until="Only statements on or before this date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    )
+    async def timeline_command(
+        self,
+        interaction: Interaction,
+        topic: str,
+        speaker: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
+        filters = Filters.parse(since=since or "", until=until or "")
+        engine = await self.bot.holder.get()
+        await defer_publicly(interaction)
+        line = await asyncio.to_thread(timeline, engine, topic, speaker or "", filters)
+        header = f"**Timeline of:** {escape(line.topic)}, oldest first"
+        if not line.entries:
+            await follow_up(interaction, content=f"{header}\nNo statement in the corpus addresses this.")
+            return
+        items = [(f"{doc.date.isoformat()} · {doc.venue}", r) for doc, r in line.entries]
+        pages = [
+            passage_embeds(items[at : at + TIMELINE_PAGE], engine.corpus, reserved=len(header) + 40)
+            for at in range(0, len(items), TIMELINE_PAGE)
+        ]
+        if len(pages) == 1:
+            await follow_up(interaction, content=header, embeds=[to_embed(e) for e in pages[0]])
+            return
+        view = TimelinePager(interaction.user.id, pages, header)
+        await follow_up(interaction, content=view.content(), embeds=[to_embed(e) for e in pages[0]], view=view)
+
+    watch = app_commands.Group(
+        name="watch", description="Post new statements on a topic in this channel", guild_only=True
+    )
+
+    @watch.command(name="add", description="Post new statements on this topic in this channel after each rebuild")
+    @app_commands.describe(topic="The topic to watch, e.g. ship-to-ship transfers")
+    @app_commands.check(can_administer)
+    async def watch_add(self, interaction: Interaction, topic: str) -> None:
+        topic = " ".join(topic.split())[:200]
+        added = await asyncio.to_thread(
+            self.bot.state.add_watch,
+            str(interaction.guild_id),
+            str(interaction.channel_id),
+            topic,
+            str(interaction.user.id),
+        )
+        text = (
+            f"Watching **{escape(topic)}** here: new statements on it will be posted after each rebuild."
+            if added
+            else f"This channel already watches **{escape(topic)}**."
+        )
+        await reply(interaction, text, ephemeral=True)
+
+    @watch.command(name="list", description="The topics watched in this server")
+    async def watch_list(self, interaction: Interaction) -> None:
+        watches = await asyncio.to_thread(self.bot.state.watches, str(interaction.guild_id))
+        if not watches:
+            await reply(interaction, "Nothing is watched yet: `/watch add topic` in a channel.", ephemeral=True)
+            return
+        lines = [f"`{w.watch_id}` **{escape(w.topic)}** in <#{w.channel_id}>" for w in watches]
+        await reply(interaction, clip("\n".join(lines), CONTENT_LIMIT), ephemeral=True)
+
+    @watch.command(name="remove", description="Stop watching a topic (its number is in /watch list)")
+    @app_commands.check(can_administer)
+    async def watch_remove(self, interaction: Interaction, number: int) -> None:
+        removed = await asyncio.to_thread(self.bot.state.remove_watch, str(interaction.guild_id), number)
+        await reply(interaction, f"Watch {number} removed." if removed else f"No watch {number} here.", ephemeral=True)
+
+
+async def announce(bot: VerbatimBot) -> None:
+    """Post, in each watching channel, what statements new since the last rebuild say on its topic."""
+    engine = await bot.holder.get()
+    hashes = {d.doc_id: d.content_hash for d in engine.corpus.documents.values()}
+    fresh = await asyncio.to_thread(bot.state.new_documents, hashes)
+    if not fresh:
+        return
+    for watch in await asyncio.to_thread(bot.state.watches):
+        filters = Filters(documents=frozenset(fresh))
+        answer = await asyncio.to_thread(engine.search, watch.topic, ANNOUNCED_PER_TOPIC, filters)
+        if not answer.answered or not answer.results:
+            continue
+        channel = bot.get_channel(int(watch.channel_id)) or await bot.fetch_channel(int(watch.channel_id))
+        if not isinstance(channel, discord.abc.Messageable):
+            continue
+        embeds = answer_embeds(answer, engine.corpus)
+        await channel.send(
+            content=clip(f"**New on a watched topic:** {escape(watch.topic)}", CONTENT_LIMIT),
+            embeds=[to_embed(e) for e in embeds],
+            view=answer_view([(e.url_doc, e.title, e.paragraph) for e in embeds]),
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+async def setup(bot: VerbatimBot) -> None:
+    await bot.add_cog(Analysis(bot))
