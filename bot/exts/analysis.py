@@ -191,9 +191,7 @@ async def announce(bot: VerbatimBot) -> None:
         answer = await asyncio.to_thread(engine.search, watch.topic, ANNOUNCED_PER_TOPIC, filters)
         if not answer.answered or not answer.results:
             continue
-        channel = bot.get_channel(int(watch.channel_id)) or await bot.fetch_channel(int(watch.channel_id))
-        if not isinstance(channel, discord.abc.Messageable):
-            continue
+        channel = bot.get_partial_messageable(int(watch.channel_id), guild_id=int(watch.guild_id))
         embeds = answer_embeds(answer, engine.corpus)
         await channel.send(
             content=clip(f"**New on a watched topic:** {escape(watch.topic)}", CONTENT_LIMIT),

@@ -1,0 +1,189 @@
+"""/compare, /timeline, /watch and the feedback buttons, end to end through the fake Discord, and
+their terminal twins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.settings import BotSettings
+from embeddings.cli import main
+from embeddings.corpus.documents import load_corpus
+from embeddings.quality.evaluation import load_questions
+from embeddings.state import State
+from tests.fake_discord import CHANNEL_ID, FakeDiscord
+from tests.test_bot_e2e import TIMEOUT, option, running_bot, settings, unescape  # noqa: F401  (fixture)
+
+COUNTRIES = [
+    "Albania", "Belgium", "Canada", "Denmark", "Estonia", "Finland", "Greece", "Hungary", "Iceland", "Latvia",
+    "Malta", "Norway",
+]  # fmt: skip
+
+
+def _statement(country: str, year: int) -> str:
+    return (
+        f"---\ntitle: Statement by the Delegation of {country} on maritime sanctions enforcement\n"
+        f"speaker: Delegation of {country}\norganisation: Government of {country}\nvenue: OSCE Permanent Council\n"
+        f"date: {year}-03-0{1 + COUNTRIES.index(country) % 9}\n---\n"
+        f"{country} condemns the ship-to-ship transfers of refined petroleum that evade the sanctions.\n\n"
+        f"{country} will inspect tankers suspected of such transfers in its ports and share what it finds.\n"
+    )
+
+
+@pytest.fixture
+def many_speakers(corpus_dir: Path) -> Path:
+    for n, country in enumerate(COUNTRIES):
+        (corpus_dir / f"{country.lower()}.txt").write_text(_statement(country, 2012 + n))
+    return corpus_dir
+
+
+def _unescape(markdown: str) -> str:
+    return unescape(markdown)
+
+
+async def _public_answer(fake: FakeDiscord, iid: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await fake.followup_to(iid, TIMEOUT)).body
+    return body
+
+
+async def test_compare_many_speakers_fits_discord_and_quotes_each_verbatim(
+    settings: BotSettings,  # noqa: F811
+    many_speakers: Path,
+) -> None:
+    corpus = load_corpus(many_speakers)
+    async with running_bot(settings) as fake:
+        iid = await fake.slash("compare", [option("topic", "ship-to-ship transfers of refined petroleum")])
+        body = await _public_answer(fake, iid)
+        assert 2 <= len(body["embeds"]) <= 10, "one embed per speaker, ten at most"
+        assert sum(len(e["title"]) + len(e["description"]) + len(e["footer"]["text"]) for e in body["embeds"]) <= 6000
+        titles = [e["title"] for e in body["embeds"]]
+        assert len(set(titles)) == len(titles), "each speaker once"
+        for embed in body["embeds"]:
+            doc = next(d for d in corpus.documents.values() if embed["footer"]["text"].startswith(d.title))
+            assert embed["title"] in (doc.organisation, doc.speaker), "grouped by the header"
+            quote = _unescape(embed["description"]).strip("“”").removesuffix("…")
+            assert quote in " ".join(doc.text.split()), "verbatim"
+
+
+async def test_compare_named_speakers_says_who_is_silent_and_who_is_unknown(
+    settings: BotSettings,  # noqa: F811
+) -> None:
+    async with running_bot(settings) as fake:
+        topic = "Russia's arms purchases from North Korea"
+        iid = await fake.slash(
+            "compare", [option("topic", topic), option("speakers", "Japan, the US, TASS, Freedonia")]
+        )
+        body = await _public_answer(fake, iid)
+        assert [e["title"] for e in body["embeds"]] == ["Japan", "the US", "TASS"]
+        assert "No statement by: Freedonia" in body["content"]
+        assert "TASS" in body["embeds"][2]["footer"]["text"]
+
+
+async def test_timeline_is_oldest_first_and_paged_for_whoever_asked(
+    settings: BotSettings,  # noqa: F811
+    many_speakers: Path,
+) -> None:
+    async with running_bot(settings) as fake:
+        iid = await fake.slash("timeline", [option("topic", "inspecting tankers for ship-to-ship transfers")])
+        first = await fake.followup_to(iid, TIMEOUT)
+        dates = [e["title"][:10] for e in first.body["embeds"]]
+        assert dates == sorted(dates) and len(dates) == 5 and "page 1 of" in first.body["content"]
+        other = await fake.click(first.response, "Newer", uid="777")
+        assert "Only whoever asked" in (await fake.answer_to(other, TIMEOUT)).body["data"]["content"]
+        turn = await fake.click(first.response, "Newer", uid="500")
+        second = (await fake.answer_to(turn, TIMEOUT)).body["data"]
+        later = [e["title"][:10] for e in second["embeds"]]
+        assert "page 2 of" in second["content"] and later == sorted(later) and later[0] >= dates[-1]
+
+
+async def test_a_watch_posts_new_statements_after_a_reindex_and_survives_a_restart(
+    settings: BotSettings,  # noqa: F811
+    corpus_dir: Path,
+) -> None:
+    async with running_bot(settings) as fake:
+        iid = await fake.slash(
+            "watch", [{"name": "add", "type": 1, "options": [option("topic", "cod fisheries")]}], uid="1", admin=True
+        )
+        assert "Watching" in (await fake.answer_to(iid, TIMEOUT)).body["data"]["content"]
+        refused = await fake.slash("watch", [{"name": "add", "type": 1, "options": [option("topic", "x")]}], uid="5")
+        assert "Manage Server" in (await fake.answer_to(refused, TIMEOUT)).body["data"]["content"]
+    (corpus_dir / "cod.txt").write_text(
+        "---\ntitle: Freedonia on cod\nspeaker: Delegation of Freedonia\nvenue: OSCE Permanent Council\n"
+        "date: 2025-02-03\n---\nFreedonia calls for a moratorium on cod fisheries in the northern waters.\n"
+    )
+    async with running_bot(settings) as fake:  # a restart: the watch is still there
+        rebuild = await fake.slash("reindex", [], uid="1", admin=True)
+        await fake.followup_to(rebuild, TIMEOUT)
+        posted = await fake.wait_for(
+            lambda r: r.path == f"/channels/{CHANNEL_ID}/messages" and r.method == "POST",
+            TIMEOUT,
+        )
+        assert "New on a watched topic" in posted.body["content"] and "cod fisheries" in posted.body["content"]
+        assert "moratorium on cod" in _unescape(posted.body["embeds"][0]["description"])
+        listing = await fake.slash("watch", [{"name": "list", "type": 1, "options": []}])
+        assert "cod fisheries" in (await fake.answer_to(listing, TIMEOUT)).body["data"]["content"]
+
+
+async def test_votes_from_two_members_at_once_and_an_export_after_a_restart(
+    settings: BotSettings,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with running_bot(settings) as fake:
+        iid = await fake.slash("ask", [option("question", "Hokkaido ICBM launch")], uid="600")
+        message = (await fake.followup_to(iid, TIMEOUT)).response
+        clicks = await asyncio.gather(*(fake.click(message, "answers it", uid=uid) for uid in ("601", "602")))
+        for click in clicks:
+            reply = (await fake.answer_to(click, TIMEOUT)).body["data"]
+            assert reply["flags"] == 64 and "noted" in reply["content"]
+        wrong = await fake.click(message, "wrong passage", uid="603")
+        await fake.answer_to(wrong, TIMEOUT)
+        evidence = "200 km off the island of Hokkaido"
+        submit = await fake.submit_modal(
+            wrong,
+            {
+                "What was wrong with the passages?": "the second one is off topic",
+                "Words that answer it (empty: nothing does)": evidence,
+            },
+            message,
+            uid="603",
+        )
+        reply = (await fake.answer_to(submit, TIMEOUT)).body["data"]
+        assert reply["flags"] == 64 and "off topic" not in json.dumps(
+            [r.body for r in fake.requests if r.method == "POST" and "channels" in r.path]
+        )
+    # A restart: a new process reads the same file.
+    out = tmp_path / "feedback.jsonl"
+    index = str(settings.core.index_dir)
+    assert (
+        main(["--corpus", str(settings.core.corpus_dir), "--index", index, "feedback", "export", "--out", str(out)])
+        == 0
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["feedback"] for r in rows) == ["answers", "answers", "wrong"]
+    wrong_row = next(r for r in rows if r["feedback"] == "wrong")
+    assert wrong_row["evidence"] == [evidence] and wrong_row["comment"] == "the second one is off topic"
+    questions = load_questions(out)
+    assert len(questions) == 3 and all(q.question == "Hokkaido ICBM launch" for q in questions)
+    assert main(["--corpus", str(settings.core.corpus_dir), "--index", index, "feedback", "stats"]) == 0
+    assert "2/3 answers marked right" in capsys.readouterr().out
+    assert len(State.beside(settings.core.index_dir).export()) == 3
+
+
+@pytest.mark.model
+def test_terminal_compare_and_timeline_print_verbatim_quotes(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix")]
+    assert main([*args, "compare", "Russia's arms purchases from North Korea", "Japan", "TASS", "Freedonia"]) == 0
+    out = capsys.readouterr().out
+    assert "## Japan" in out and "## TASS" in out and "No statement by: Freedonia" in out
+    assert main([*args, "timeline", "ICBM launches"]) == 0
+    out = capsys.readouterr().out
+    dates = re.findall(r"^(\d{4}-\d{2}-\d{2})  ", out, flags=re.MULTILINE)
+    assert dates and dates == sorted(dates)
