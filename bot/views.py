@@ -101,7 +101,7 @@ def pager_view(owner: int, page: int, count: int, ref: str, download: bool) -> d
     return view
 
 
-def answer_view(documents: list[tuple[str, str, int]], answer_id: str = "") -> discord.ui.View:
+def answer_view(documents: list[tuple[str, str, int]], answer_id: str = "", declined: bool = False) -> discord.ui.View:
     """A "Full text" button per quoted document (doc id, title, cited paragraph), first citation
     wins; with an answer id, the two feedback buttons."""
     view = discord.ui.View(timeout=None)
@@ -111,8 +111,8 @@ def answer_view(documents: list[tuple[str, str, int]], answer_id: str = "") -> d
             seen.add(doc_id)
             view.add_item(FullTextButton(doc_ref(doc_id), paragraph, f"Full text: {title}"))
     if answer_id:
-        view.add_item(FeedbackButton("a", answer_id, row=1))
-        view.add_item(FeedbackButton("w", answer_id, row=1))
+        view.add_item(FeedbackButton("a", answer_id, row=1, declined=declined))
+        view.add_item(FeedbackButton("w", answer_id, row=1, declined=declined))
     return view
 
 
@@ -163,10 +163,11 @@ class FeedbackButton(
     """ "answers it" records a vote at once; "wrong passage" asks what was wrong, in a form whose
     words are stored, never posted. Both answer privately."""
 
-    def __init__(self, verdict: str, answer_id: str, row: int | None = None) -> None:
+    def __init__(self, verdict: str, answer_id: str, row: int | None = None, declined: bool = False) -> None:
+        labels = ("right: nothing answers", "wrong: a statement does") if declined else ("answers it", "wrong passage")
         button: discord.ui.Button[Any] = discord.ui.Button(
             row=row,
-            label="answers it" if verdict == "a" else "wrong passage",
+            label=labels[0] if verdict == "a" else labels[1],
             emoji="✅" if verdict == "a" else "❌",
             style=discord.ButtonStyle.secondary,
             custom_id=f"vb:fb:{verdict}:{answer_id}",

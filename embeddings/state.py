@@ -119,6 +119,7 @@ class State:
         """Keep what was shown for a question, so a vote on it can be exported later; the id goes in
         the answer's buttons."""
         answer_id = secrets.token_hex(8)
+        results = answer.results if answer.answered else []
         shown = [
             {
                 "doc_id": r.doc_id,
@@ -128,7 +129,7 @@ class State:
                 "quote": r.quote,
                 "highlight": list(r.highlight),
             }
-            for r in answer.results
+            for r in results
         ]
         with self._connect() as db:
             db.execute(

@@ -187,3 +187,17 @@ def test_terminal_compare_and_timeline_print_verbatim_quotes(
     out = capsys.readouterr().out
     dates = re.findall(r"^(\d{4}-\d{2}-\d{2})  ", out, flags=re.MULTILINE)
     assert dates and dates == sorted(dates)
+
+
+async def test_a_decline_can_be_confirmed_and_exports_as_unanswerable(
+    settings: BotSettings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    async with running_bot(settings) as fake:
+        iid = await fake.slash("ask", [option("question", "What is a good recipe for miso soup?")], uid="610")
+        message = (await fake.followup_to(iid, TIMEOUT)).response
+        assert "Nothing in the corpus answers" in message["content"]
+        click = await fake.click(message, "right: nothing answers", uid="611")
+        assert "noted" in (await fake.answer_to(click, TIMEOUT)).body["data"]["content"]
+    (row,) = State.beside(settings.core.index_dir).export()
+    assert row["evidence"] == [] and row["feedback"] == "answers" and row["shown"] == []

@@ -43,11 +43,14 @@ class Asking(commands.Cog):
         return answer, engine
 
     async def payload(self, question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
-        if not answer.answered or not answer.results:
-            return {"content": decline_text(question, answer, engine.corpus)}
-        embeds = answer_embeds(answer, engine.corpus)
-        # The shown passages are kept so that a member's vote on them can become a test case.
+        # What was shown is kept so that a member's vote on it can become a test case.
         answer_id = await asyncio.to_thread(self.bot.state.record_answer, answer)
+        if not answer.answered or not answer.results:
+            return {
+                "content": decline_text(question, answer, engine.corpus),
+                "view": answer_view([], answer_id, declined=True),
+            }
+        embeds = answer_embeds(answer, engine.corpus)
         return {
             "content": answer_header(question),
             "embeds": [to_embed(e) for e in embeds],
