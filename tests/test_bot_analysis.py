@@ -74,7 +74,7 @@ async def test_compare_named_speakers_says_who_is_silent_and_who_is_unknown(
     settings: BotSettings,  # noqa: F811
 ) -> None:
     async with running_bot(settings) as fake:
-        topic = "Russia's arms purchases from North Korea"
+        topic = "military cooperation between Russia and North Korea"
         iid = await fake.slash(
             "compare", [option("topic", topic), option("speakers", "Japan, the US, TASS, Freedonia")]
         )
@@ -201,3 +201,17 @@ async def test_a_decline_can_be_confirmed_and_exports_as_unanswerable(
         assert "noted" in (await fake.answer_to(click, TIMEOUT)).body["data"]["content"]
     (row,) = State.beside(settings.core.index_dir).export()
     assert row["evidence"] == [] and row["feedback"] == "answers" and row["shown"] == []
+
+
+def test_nobody_is_quoted_on_a_topic_they_did_not_address(fake_engine: Any) -> None:
+    from embeddings.answer.analysis import compare, timeline
+    from embeddings.answer.search import Filters
+
+    assert compare(fake_engine, "climate change").positions == []
+    named = compare(fake_engine, "climate change", ["Japan", "TASS"])
+    assert named.silent == ["Japan", "TASS"], "named speakers who say nothing on it are listed, not quoted"
+    assert timeline(fake_engine, "the Paris Agreement on climate").entries == []
+    korea = compare(fake_engine, "arms transfers", ["South Korea", "the US", "United States"])
+    assert [p.speaker for p in korea.positions] == ["South Korea / the US / United States"], "aliases, shown once"
+    dated = compare(fake_engine, "arms transfers", ["the US"], Filters.parse(since="2024"))
+    assert dated.out_of_range == ["the US"] and not dated.unknown

@@ -95,6 +95,8 @@ class Analysis(commands.Cog):
             lines.append("No statement in the corpus addresses this." if not speakers else "")
         if result.silent:
             lines.append("Say nothing on it in the corpus: " + ", ".join(escape(s) for s in result.silent))
+        if result.out_of_range:
+            lines.append("No statement within the dates asked by: " + ", ".join(escape(s) for s in result.out_of_range))
         if result.unknown:
             lines.append("No statement by: " + ", ".join(escape(s) for s in result.unknown))
         content = clip("\n".join(line for line in lines if line), CONTENT_LIMIT)
@@ -126,6 +128,12 @@ class Analysis(commands.Cog):
         await defer_publicly(interaction)
         line = await asyncio.to_thread(timeline, engine, topic, speaker or "", filters)
         header = f"**Timeline of:** {escape(line.topic)}, oldest first"
+        if line.unknown_speaker:
+            await follow_up(
+                interaction,
+                content=f"{header}\nNo statement by {escape(line.unknown_speaker)} (within the dates asked).",
+            )
+            return
         if not line.entries:
             await follow_up(interaction, content=f"{header}\nNo statement in the corpus addresses this.")
             return

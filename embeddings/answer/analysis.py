@@ -19,6 +19,10 @@ from embeddings.corpus.documents import Document
 
 MAX_GROUPS = 10
 """Speakers compared at most at once: what one Discord message can show (ten embeds)."""
+MIN_TOPIC_WORDS = 0.5
+MIN_TOPIC_COSINE = 0.5
+"""Set by inspecting a dozen topics (README): no labelled set of topics exists to cross-validate on,
+so both are strict; a speaker left out is better than one quoted on something it did not address."""
 MAX_TIMELINE = 25
 """Statements a timeline lists at most: the documents nearest the topic."""
 
@@ -38,6 +42,8 @@ class Comparison:
     positions: list[Position] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     """Names asked for that no statement's speaker or organisation matches."""
+    out_of_range: list[str] = field(default_factory=list)
+    """Names with statements, none of them within the dates asked."""
 
     @property
     def silent(self) -> list[str]:
@@ -49,6 +55,8 @@ class Timeline:
     topic: str
     entries: list[tuple[Document, Result]] = field(default_factory=list)
     """Oldest first: each statement that addresses the topic and its passage."""
+    unknown_speaker: str = ""
+    """The speaker asked for, when no statement (within the dates asked) is by it."""
 
 
 def group_of(doc: Document) -> str:
@@ -58,7 +66,10 @@ def group_of(doc: Document) -> str:
 def speaker_documents(engine: SearchEngine, name: str, filters: Filters) -> list[Document]:
     """Statements whose speaker or organisation names `name`, with aliases ("the US" finds "United
     States"): every word of the name, as a keyword token, is in the header's speaker fields."""
-    wanted = set(engine.tokenizer(name))
+    tokens = set(engine.tokenizer(name))
+    # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
+    groups = {t for t in tokens if "_" in t or t in engine.tokenizer.group_tokens}
+    wanted = groups or tokens
     if not wanted:
         return []
     found = []
@@ -68,9 +79,26 @@ def speaker_documents(engine: SearchEngine, name: str, filters: Filters) -> list
     return found
 
 
+def on_topic(engine: SearchEngine, topic: str, result: Result) -> bool:
+    """Whether a passage speaks to the topic itself, not to something near it: its words carry at
+    least half of the topic's keyword weight (idf, stems, aliases; a word no statement uses weighs
+    most), or its meaning is close (cosine >= 0.5 between topic and quote). A speaker is quoted only
+    on what it addressed: "climate change" does not find "change its policy"."""
+    tokens = list(dict.fromkeys(engine.tokenizer(topic)))
+    weights = {t: engine.keywords.idf(t) for t in tokens}
+    total = sum(weights.values())
+    present = set(engine.tokenizer(result.quote))
+    if total and sum(w for t, w in weights.items() if t in present) / total >= MIN_TOPIC_WORDS:
+        return True
+    topic_vector, quote_vector = engine.embedder.encode([topic, result.quote])
+    return float(topic_vector @ quote_vector) >= MIN_TOPIC_COSINE
+
+
 def _best(engine: SearchEngine, topic: str, documents: Sequence[str], filters: Filters) -> Result | None:
     answer = engine.search(topic, k=1, filters=dataclasses.replace(filters, documents=frozenset(documents)))
-    return answer.results[0] if answer.answered and answer.results else None
+    if not answer.answered or not answer.results:
+        return None
+    return answer.results[0] if on_topic(engine, topic, answer.results[0]) else None
 
 
 def _documents_near(engine: SearchEngine, topic: str, filters: Filters) -> list[str]:
@@ -98,13 +126,21 @@ def compare(
     topic = clean_question(topic, engine.max_question_chars)
     filters = filters or Filters()
     comparison = Comparison(topic)
-    if speakers:
-        for name in list(dict.fromkeys(s.strip() for s in speakers if s.strip()))[:max_groups]:
+    names = list(dict.fromkeys(s.strip() for s in speakers if s.strip()))[:max_groups]
+    if names:
+        seen: dict[tuple[str, ...], int] = {}
+        for name in names:
             docs = speaker_documents(engine, name, filters)
             if not docs:
-                comparison.unknown.append(name)
+                anywhere = speaker_documents(engine, name, Filters())
+                (comparison.out_of_range if anywhere else comparison.unknown).append(name)
                 continue
             ids = tuple(d.doc_id for d in docs)
+            if ids in seen:  # "the US" and "United States" name the same statements: shown once
+                held = comparison.positions[seen[ids]]
+                comparison.positions[seen[ids]] = dataclasses.replace(held, speaker=f"{held.speaker} / {name}")
+                continue
+            seen[ids] = len(comparison.positions)
             comparison.positions.append(Position(name, _best(engine, topic, ids, filters), ids))
         return comparison
     groups: dict[str, list[str]] = {}
@@ -131,7 +167,7 @@ def timeline(
             filters, documents=frozenset(d.doc_id for d in speaker_documents(engine, speaker, filters))
         )
         if not filters.documents:
-            return Timeline(topic)
+            return Timeline(topic, unknown_speaker=speaker)
     line = Timeline(topic)
     for doc_id in _documents_near(engine, topic, filters)[:limit]:
         result = _best(engine, topic, [doc_id], filters)

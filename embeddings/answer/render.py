@@ -123,7 +123,7 @@ def _passage(result: Result, color: bool, width: int, label: str) -> list[str]:
 
 
 def render_comparison(comparison: Comparison, *, color: bool = False, width: int = 100) -> str:
-    if not comparison.positions and not comparison.unknown:
+    if not comparison.positions and not comparison.unknown and not comparison.out_of_range:
         return f"No statement in the corpus addresses {comparison.topic!r}."
     out = [f"Positions on: {comparison.topic}", ""]
     for position in comparison.positions:
@@ -131,12 +131,16 @@ def render_comparison(comparison: Comparison, *, color: bool = False, width: int
             out += [f"## {position.speaker}", *_passage(position.result, color, width, "  "), ""]
     if comparison.silent:
         out.append("Say nothing on it in the corpus: " + "; ".join(comparison.silent))
+    if comparison.out_of_range:
+        out.append("No statement within the dates asked by: " + "; ".join(comparison.out_of_range))
     if comparison.unknown:
         out.append("No statement by: " + "; ".join(comparison.unknown))
     return "\n".join(out).rstrip()
 
 
 def render_timeline(line: Timeline, *, color: bool = False, width: int = 100) -> str:
+    if line.unknown_speaker:
+        return f"No statement by {line.unknown_speaker!r} (within the dates asked, if any)."
     if not line.entries:
         return f"No statement in the corpus addresses {line.topic!r}."
     out = [f"Timeline of: {line.topic} (oldest first)", ""]
