@@ -112,7 +112,7 @@ def answer_view(documents: list[tuple[str, str, int]], answer_id: str = "", decl
             view.add_item(FullTextButton(doc_ref(doc_id), paragraph, f"Full text: {title}"))
     if answer_id:
         view.add_item(FeedbackButton("a", answer_id, row=1, declined=declined))
-        view.add_item(FeedbackButton("w", answer_id, row=1, declined=declined))
+        view.add_item(FeedbackButton("x" if declined else "w", answer_id, row=1, declined=declined))
     return view
 
 
@@ -158,7 +158,7 @@ class FullTextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
 
 
 class FeedbackButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vb:fb:(?P<verdict>[aw]):(?P<aid>[0-9a-f]{16})"
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vb:fb:(?P<verdict>[awx]):(?P<aid>[0-9a-f]{16})"
 ):
     """ "answers it" records a vote at once; "wrong passage" asks what was wrong, in a form whose
     words are stored, never posted. Both answer privately."""
@@ -179,12 +179,12 @@ class FeedbackButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
-        return cls(match["verdict"], match["aid"])
+        return cls(match["verdict"], match["aid"], declined=match["verdict"] == "x")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
         async def vote() -> None:
-            if self.verdict == "w":
-                await interaction.response.send_modal(WrongPassageModal(self.answer_id))
+            if self.verdict in ("w", "x"):
+                await interaction.response.send_modal(WrongPassageModal(self.answer_id, declined=self.verdict == "x"))
                 return
             await record_vote(interaction, self.answer_id, "answers")
 
@@ -205,19 +205,19 @@ async def record_vote(
 
 
 class WrongPassageModal(discord.ui.Modal, title="What was wrong?"):
-    def __init__(self, answer_id: str) -> None:
+    """After a wrong passage the words that answer are optional (left empty: nothing does); after a
+    wrong decline they are what the member is telling us, so they are required."""
+
+    def __init__(self, answer_id: str, declined: bool = False) -> None:
         super().__init__(timeout=900)
         self.answer_id = answer_id
         self.comment: discord.ui.TextInput[WrongPassageModal] = discord.ui.TextInput(
-            label="What was wrong with the passages?",
-            style=discord.TextStyle.paragraph,
-            required=False,
-            max_length=1000,
+            label="What was wrong?", style=discord.TextStyle.paragraph, required=False, max_length=1000
         )
         self.evidence: discord.ui.TextInput[WrongPassageModal] = discord.ui.TextInput(
-            label="Words that answer it (empty: nothing does)",
+            label="Words from a statement that answer it" if declined else "Words that answer it (empty: nothing does)",
             style=discord.TextStyle.paragraph,
-            required=False,
+            required=declined,
             max_length=500,
         )
         self.add_item(self.comment)

@@ -333,7 +333,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
         if not weeks:
             print("no votes yet")
         for week, right, total in weeks:
-            print(f"{week}  {right}/{total} answers marked right ({right / total:.0%})")
+            print(f"{week}  {right} of {total} votes say the answer was right ({right / total:.0%})")
         return 0
     lines = [json.dumps(row, ensure_ascii=False) for row in state.export()]
     text = "\n".join(lines) + ("\n" if lines else "")
@@ -425,6 +425,12 @@ def _chat_reply(engine: SearchEngine, line: str, color: bool) -> str:
     from embeddings.answer.render import render_answer, render_comparison, render_timeline
 
     command, _, rest = line.partition(" ")
+    if command == "/help":
+        return (
+            "Ask a question, or:\n  /compare TOPIC; SPEAKER, SPEAKER   positions side by side\n"
+            "  /timeline TOPIC                    the statements on it, oldest first\n"
+            "For dates and more, use `verbatim compare` and `verbatim timeline` (see --help)."
+        )
     if command == "/compare":
         topic, _, names = rest.partition(";")
         speakers = [n.strip() for n in names.split(",") if n.strip()]

@@ -160,7 +160,7 @@ class State:
         with self._connect() as db:
             cursor = db.execute(
                 """SELECT a.answer_id, a.question, a.shown, v.member_id, v.verdict, v.comment, v.evidence, v.voted_at
-                   FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, a.answer_id, v.member_id"""
+                   FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, v.rowid"""
             )
             for answer_id, question, shown_json, member, verdict, comment, evidence, voted_at in cursor:
                 shown = json.loads(shown_json)

@@ -147,7 +147,7 @@ async def test_votes_from_two_members_at_once_and_an_export_after_a_restart(
         submit = await fake.submit_modal(
             wrong,
             {
-                "What was wrong with the passages?": "the second one is off topic",
+                "What was wrong?": "the second one is off topic",
                 "Words that answer it (empty: nothing does)": evidence,
             },
             message,
@@ -171,7 +171,7 @@ async def test_votes_from_two_members_at_once_and_an_export_after_a_restart(
     questions = load_questions(out)
     assert len(questions) == 3 and all(q.question == "Hokkaido ICBM launch" for q in questions)
     assert main(["--corpus", str(settings.core.corpus_dir), "--index", index, "feedback", "stats"]) == 0
-    assert "2/3 answers marked right" in capsys.readouterr().out
+    assert "2 of 3 votes say the answer was right" in capsys.readouterr().out
     assert len(State.beside(settings.core.index_dir).export()) == 3
 
 
