@@ -199,6 +199,11 @@ async def test_a_decline_can_be_confirmed_and_exports_as_unanswerable(
         assert "Nothing in the corpus answers" in message["content"]
         click = await fake.click(message, "right: nothing answers", uid="611")
         assert "noted" in (await fake.answer_to(click, TIMEOUT)).body["data"]["content"]
+        disagree = await fake.click(message, "wrong: a statement does", uid="612")
+        await fake.answer_to(disagree, TIMEOUT)
+        fields = [c for row in fake.modals[disagree]["components"] for c in row["components"]]
+        words = next(f for f in fields if f["label"].startswith("Words"))
+        assert words["required"], "a member saying a statement answers must say which words"
     (row,) = State.beside(settings.core.index_dir).export()
     assert row["evidence"] == [] and row["feedback"] == "answers" and row["shown"] == []
 
