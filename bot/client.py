@@ -7,7 +7,9 @@ send).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -78,6 +80,27 @@ class VerbatimBot(commands.Bot):
         self.sync_only = sync_only
         """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
         self._state: State | None = None
+        self._background: set[asyncio.Task[object]] = set()
+
+    def pending(self) -> bool:
+        return bool(self._background)
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait (at most `timeout`) for the background work started so far."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)
+
+    def in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run `work` without waiting for it, keeping a reference until it ends and logging a failure."""
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[object]) -> None:
+            self._background.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("background work failed", exc_info=finished.exception())
+
+        task.add_done_callback(done)
 
     @property
     def state(self) -> State:
@@ -139,6 +162,10 @@ class VerbatimBot(commands.Bot):
 
     async def on_message(self, message: discord.Message, /) -> None:
         """No prefix commands: a mention is a question, answered by the asking extension's listener."""
+
+    async def close(self) -> None:
+        await self.settle()  # answers' records still being written are not lost at shutdown
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("logged in as %s, in %d server(s)", self.user, len(self.guilds))

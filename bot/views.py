@@ -194,8 +194,12 @@ class FeedbackButton(
 async def record_vote(
     interaction: discord.Interaction[Any], answer_id: str, verdict: str, comment: str = "", evidence: str = ""
 ) -> None:
-    state = interaction.client.state
-    stored = await asyncio.to_thread(state.vote, answer_id, str(interaction.user.id), verdict, comment, evidence)
+    bot = interaction.client
+    args = (answer_id, str(interaction.user.id), verdict, comment, evidence)
+    stored = await asyncio.to_thread(bot.state.vote, *args)
+    if not stored and bot.pending():  # the answer's record may still be on its way to the disk
+        await bot.settle()
+        stored = await asyncio.to_thread(bot.state.vote, *args)
     text = (
         "Thanks: noted, privately. Your vote on this answer replaces any earlier one."
         if stored

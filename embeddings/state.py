@@ -98,6 +98,9 @@ class State:
             raise StateError(f"{self.path} cannot be opened ({exc})") from None
         try:
             db.execute("PRAGMA journal_mode = WAL")
+            # WAL with NORMAL sync: a commit is safe against a crash of Verbatim, and only a power
+            # loss can cost the last votes; an fsync per answer would queue simultaneous answers.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("BEGIN IMMEDIATE")
             yield db
@@ -115,10 +118,14 @@ class State:
 
     # -- answers and votes ---------------------------------------------------------------------
 
-    def record_answer(self, answer: Answer) -> str:
+    @staticmethod
+    def new_answer_id() -> str:
+        return secrets.token_hex(8)
+
+    def record_answer(self, answer: Answer, answer_id: str | None = None) -> str:
         """Keep what was shown for a question, so a vote on it can be exported later; the id goes in
         the answer's buttons."""
-        answer_id = secrets.token_hex(8)
+        answer_id = answer_id or self.new_answer_id()
         results = answer.results if answer.answered else []
         shown = [
             {

@@ -43,8 +43,10 @@ class Asking(commands.Cog):
         return answer, engine
 
     async def payload(self, question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
-        # What was shown is kept so that a member's vote on it can become a test case.
-        answer_id = await asyncio.to_thread(self.bot.state.record_answer, answer)
+        # What was shown is kept so that a member's vote on it can become a test case. It is written
+        # in the background: the reply does not wait for the disk, and a vote comes seconds later.
+        answer_id = self.bot.state.new_answer_id()
+        self.bot.in_background(asyncio.to_thread(self.bot.state.record_answer, answer, answer_id))
         if not answer.answered or not answer.results:
             return {
                 "content": decline_text(question, answer, engine.corpus),
