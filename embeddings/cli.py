@@ -415,6 +415,8 @@ def _describe(draft: object) -> str:
         value = draft.fields.get(name, "")
         how = draft.inferred.get(name)
         rows.append(f"  {name:<12} {value or '(not found)'}" + (f"  [{how}]" if how and value else ""))
+    if draft.cleaning is not None:
+        rows.append(f"  cleaned      {draft.cleaning.summary()}")
     rows += [f"  | {p}" for p in draft.preview(2, 160)]
     return "\n".join(rows)
 

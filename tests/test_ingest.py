@@ -261,6 +261,7 @@ def test_a_folder_is_added_file_by_file_with_a_summary(
     )
     out, err = capsys.readouterr()
     assert code == 1 and "2 statements added, 1 refused" in out and "scan.pdf has no text layer" in err
+    assert "running header/footer line(s)" in out, "what cleaning did is shown before saving"
     speakers = {d.speaker for d in load_corpus(corpus_dir).documents.values()}
     assert {"Delegation of Japan", "Delegation of Canada"} <= speakers
 

@@ -39,6 +39,8 @@ def preview_embed(draft: Draft) -> discord.Embed:
         if how and value:
             shown += f"\n-# inferred {escape(how)}"
         embed.add_field(name=name.capitalize(), value=clip(shown, 1000), inline=name not in ("title", "source"))
+    if draft.cleaning is not None:
+        embed.set_footer(text=clip(f"Cleaned: {draft.cleaning.summary()}", 2000))
     return embed
 
 

@@ -30,7 +30,7 @@ import itertools
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from embeddings.ingest.pdf import Line
 
@@ -63,7 +63,13 @@ class Cleaning:
     hyphens_dropped: int = 0
     hyphens_kept: int = 0
     page_breaks_joined: int = 0
-    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.headers_removed} running header/footer line(s) and {self.page_numbers_removed} page number(s) "
+            f"removed, {self.lines_joined} wrapped line(s) joined, hyphens dropped {self.hyphens_dropped} / kept "
+            f"{self.hyphens_kept}, {self.page_breaks_joined} paragraph(s) rejoined across a page break"
+        )
 
 
 def clean_pages(pages: list[list[Line]]) -> tuple[str, Cleaning]:
