@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS watches (
     created_at TEXT NOT NULL,
     UNIQUE (channel_id, topic)
 );
+CREATE TABLE IF NOT EXISTS queries (
+    query_id TEXT PRIMARY KEY,
+    params TEXT NOT NULL,           -- JSON: what a paged reply was asked for, to page it after a restart
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS seen_documents (
     doc_id TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
@@ -195,6 +200,21 @@ class State:
                 tally[0] += verdict == "answers"
                 tally[1] += 1
         return [(w, right, total) for w, (right, total) in weeks.items()]
+
+    # -- paged replies -------------------------------------------------------------------------
+
+    def remember_query(self, params: dict[str, str]) -> str:
+        """An id for what a paged reply was asked, short enough for a button's custom_id, so its
+        pages turn after a restart too."""
+        query_id = secrets.token_hex(8)
+        with self._connect() as db:
+            db.execute("INSERT INTO queries VALUES (?, ?, ?)", (query_id, json.dumps(params), _now()))
+        return query_id
+
+    def query(self, query_id: str) -> dict[str, str] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT params FROM queries WHERE query_id = ?", (query_id,)).fetchone()
+        return None if row is None else {str(k): str(v) for k, v in json.loads(row[0]).items()}
 
     # -- watches -------------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ async def test_compare_named_speakers_says_who_is_silent_and_who_is_unknown(
         assert "TASS" in body["embeds"][2]["footer"]["text"]
 
 
-async def test_timeline_is_oldest_first_and_paged_for_whoever_asked(
+async def test_timeline_is_oldest_first_and_paged_for_whoever_asked_even_after_a_restart(
     settings: BotSettings,  # noqa: F811
     many_speakers: Path,
 ) -> None:
@@ -95,6 +95,7 @@ async def test_timeline_is_oldest_first_and_paged_for_whoever_asked(
         assert dates == sorted(dates) and len(dates) == 5 and "page 1 of" in first.body["content"]
         other = await fake.click(first.response, "Newer", uid="777")
         assert "Only whoever asked" in (await fake.answer_to(other, TIMEOUT)).body["data"]["content"]
+    async with running_bot(settings) as fake:  # the message's buttons still turn its pages
         turn = await fake.click(first.response, "Newer", uid="500")
         second = (await fake.answer_to(turn, TIMEOUT)).body["data"]
         later = [e["title"][:10] for e in second["embeds"]]

@@ -4,6 +4,8 @@ that new statements on it are posted in the channel after each rebuild."""
 from __future__ import annotations
 
 import asyncio
+import re
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -11,7 +13,7 @@ from discord.ext import commands
 
 from bot.client import VerbatimBot
 from bot.exts.admin import can_administer
-from bot.formatting import CONTENT_LIMIT, EmbedData, answer_embeds, clip, escape, passage_embeds
+from bot.formatting import CONTENT_LIMIT, answer_embeds, clip, escape, passage_embeds
 from bot.replies import NO_MENTIONS, defer_publicly, follow_up, reply, to_embed
 from bot.views import answer_view
 from embeddings.answer.analysis import compare, timeline
@@ -20,7 +22,6 @@ from embeddings.answer.search import Filters
 Interaction = discord.Interaction[VerbatimBot]
 TIMELINE_PAGE = 5
 """Statements per page of a timeline: five quotes with their citations fit one message."""
-PAGER_TIMEOUT = 900.0
 ANNOUNCED_PER_TOPIC = 3
 
 
@@ -28,42 +29,68 @@ def _speakers(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").replace(";", ",").split(",") if s.strip()]
 
 
-class TimelinePager(discord.ui.View):
-    """Older / Newer through a timeline's pages; the pages are kept in memory for fifteen minutes
-    (after that, run /timeline again), and only whoever asked turns them."""
+async def timeline_page(bot: VerbatimBot, params: dict[str, str], page: int) -> tuple[str, list[discord.Embed], int]:
+    """Page `page` of a timeline (content, embeds, page count), computed again from what was asked:
+    the same index gives the same pages, before or after a restart."""
+    engine = await bot.holder.get()
+    filters = Filters.parse(since=params.get("since", ""), until=params.get("until", ""))
+    line = await asyncio.to_thread(timeline, engine, params["topic"], params.get("speaker", ""), filters)
+    header = f"**Timeline of:** {escape(line.topic)}, oldest first"
+    if line.unknown_speaker:
+        return f"{header}\nNo statement by {escape(line.unknown_speaker)} (within the dates asked).", [], 0
+    if not line.entries:
+        return f"{header}\nNo statement in the corpus addresses this.", [], 0
+    items = [(f"{doc.date.isoformat()} · {doc.venue}", r) for doc, r in line.entries]
+    count = (len(items) + TIMELINE_PAGE - 1) // TIMELINE_PAGE
+    page = max(0, min(page, count - 1))
+    embeds = passage_embeds(items[page * TIMELINE_PAGE : (page + 1) * TIMELINE_PAGE], engine.corpus, len(header) + 40)
+    content = header if count == 1 else f"{header} (page {page + 1} of {count})"
+    return clip(content, CONTENT_LIMIT), [to_embed(e) for e in embeds], count
 
-    def __init__(self, owner: int, pages: list[list[EmbedData]], header: str) -> None:
-        super().__init__(timeout=PAGER_TIMEOUT)
-        self.owner, self.pages, self.header, self.page = owner, pages, header, 0
-        self._sync()
 
-    def _sync(self) -> None:
-        self.older.disabled = self.page == 0
-        self.newer.disabled = self.page >= len(self.pages) - 1
+def timeline_view(owner: int, query_id: str, page: int, count: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(TimelineButton("p", owner, max(page - 1, 0), query_id, disabled=page == 0))
+    view.add_item(TimelineButton("n", owner, min(page + 1, count - 1), query_id, disabled=page >= count - 1))
+    return view
 
-    def content(self) -> str:
-        return clip(f"{self.header} (page {self.page + 1} of {len(self.pages)})", CONTENT_LIMIT)
 
-    async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
+class TimelineButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"vb:tl:(?P<dir>[pn]):(?P<owner>\d+):(?P<page>\d+):(?P<qid>[0-9a-f]{16})",
+):
+    """Older / Newer through a timeline; only whoever asked turns the pages. The question is kept in
+    the state file under the id in the button, so the pages still turn after a restart."""
+
+    def __init__(self, direction: str, owner: int, page: int, query_id: str, disabled: bool = False) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label="◀ Older" if direction == "p" else "Newer ▶",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"vb:tl:{direction}:{owner}:{page}:{query_id}",
+            disabled=disabled,
+        )
+        super().__init__(button)
+        self.owner, self.page, self.query_id = owner, page, query_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> TimelineButton:
+        return cls(match["dir"], int(match["owner"]), int(match["page"]), match["qid"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
         if interaction.user.id != self.owner:
             await reply(interaction, "Only whoever asked turns these pages; run /timeline yourself.", ephemeral=True)
-            return False
-        return True
-
-    async def _turn(self, interaction: Interaction, step: int) -> None:
-        self.page = max(0, min(self.page + step, len(self.pages) - 1))
-        self._sync()
+            return
+        bot = interaction.client
+        params = await asyncio.to_thread(bot.state.query, self.query_id)
+        if params is None:
+            await reply(interaction, "This timeline is no longer known; run /timeline again.", ephemeral=True)
+            return
+        content, embeds, count = await timeline_page(bot, params, self.page)
         await interaction.response.edit_message(
-            content=self.content(), embeds=[to_embed(e) for e in self.pages[self.page]], view=self
+            content=content, embeds=embeds, view=timeline_view(self.owner, self.query_id, self.page, count)
         )
-
-    @discord.ui.button(label="◀ Older", style=discord.ButtonStyle.secondary)
-    async def older(self, interaction: Interaction, _: discord.ui.Button[TimelinePager]) -> None:
-        await self._turn(interaction, -1)
-
-    @discord.ui.button(label="Newer ▶", style=discord.ButtonStyle.secondary)
-    async def newer(self, interaction: Interaction, _: discord.ui.Button[TimelinePager]) -> None:
-        await self._turn(interaction, 1)
 
 
 class Analysis(commands.Cog):
@@ -123,30 +150,17 @@ class Analysis(commands.Cog):
         since: str | None = None,
         until: str | None = None,
     ) -> None:
-        filters = Filters.parse(since=since or "", until=until or "")
-        engine = await self.bot.holder.get()
+        Filters.parse(since=since or "", until=until or "")  # a bad date is refused before anything else
+        params = {"topic": topic, "speaker": speaker or "", "since": since or "", "until": until or ""}
         await defer_publicly(interaction)
-        line = await asyncio.to_thread(timeline, engine, topic, speaker or "", filters)
-        header = f"**Timeline of:** {escape(line.topic)}, oldest first"
-        if line.unknown_speaker:
-            await follow_up(
-                interaction,
-                content=f"{header}\nNo statement by {escape(line.unknown_speaker)} (within the dates asked).",
-            )
+        content, embeds, count = await timeline_page(self.bot, params, 0)
+        if count <= 1:
+            await follow_up(interaction, content=content, embeds=embeds)
             return
-        if not line.entries:
-            await follow_up(interaction, content=f"{header}\nNo statement in the corpus addresses this.")
-            return
-        items = [(f"{doc.date.isoformat()} · {doc.venue}", r) for doc, r in line.entries]
-        pages = [
-            passage_embeds(items[at : at + TIMELINE_PAGE], engine.corpus, reserved=len(header) + 40)
-            for at in range(0, len(items), TIMELINE_PAGE)
-        ]
-        if len(pages) == 1:
-            await follow_up(interaction, content=header, embeds=[to_embed(e) for e in pages[0]])
-            return
-        view = TimelinePager(interaction.user.id, pages, header)
-        await follow_up(interaction, content=view.content(), embeds=[to_embed(e) for e in pages[0]], view=view)
+        query_id = await asyncio.to_thread(self.bot.state.remember_query, params)
+        await follow_up(
+            interaction, content=content, embeds=embeds, view=timeline_view(interaction.user.id, query_id, 0, count)
+        )
 
     watch = app_commands.Group(
         name="watch", description="Post new statements on a topic in this channel", guild_only=True
@@ -211,3 +225,4 @@ async def announce(bot: VerbatimBot) -> None:
 
 async def setup(bot: VerbatimBot) -> None:
     await bot.add_cog(Analysis(bot))
+    bot.add_dynamic_items(TimelineButton)
