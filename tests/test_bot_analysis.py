@@ -221,3 +221,17 @@ def test_nobody_is_quoted_on_a_topic_they_did_not_address(fake_engine: Any) -> N
     assert [p.speaker for p in korea.positions] == ["South Korea / the US / United States"], "aliases, shown once"
     dated = compare(fake_engine, "arms transfers", ["the US"], Filters.parse(since="2024"))
     assert dated.out_of_range == ["the US"] and not dated.unknown
+
+
+def test_the_speaker_filter_matches_names_and_aliases_not_substrings(fake_engine: Any) -> None:
+    from embeddings.answer.search import Filters
+
+    def speakers(name: str) -> set[str]:
+        return {d.doc_id for d in fake_engine.corpus.documents.values() if fake_engine.speaker_matches(d, name)}
+
+    assert speakers("the US") == speakers("South Korea") == speakers("ROK") == {"003_98d10b9dfbac6c7a"}
+    assert "004_98d5f114bee79a04" not in speakers("US"), "'US' is not inside 'Russian'"
+    assert speakers("TASS") == {"004_98d5f114bee79a04"}
+    assert len(speakers("Japan")) == 4
+    answer = fake_engine.search("arms transfers", k=3, filters=Filters.parse(speaker="the US"))
+    assert answer.results and {r.doc_id for r in answer.results} == {"003_98d10b9dfbac6c7a"}

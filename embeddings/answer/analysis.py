@@ -66,17 +66,9 @@ def group_of(doc: Document) -> str:
 def speaker_documents(engine: SearchEngine, name: str, filters: Filters) -> list[Document]:
     """Statements whose speaker or organisation names `name`, with aliases ("the US" finds "United
     States"): every word of the name, as a keyword token, is in the header's speaker fields."""
-    tokens = set(engine.tokenizer(name))
-    # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
-    groups = {t for t in tokens if "_" in t or t in engine.tokenizer.group_tokens}
-    wanted = groups or tokens
-    if not wanted:
-        return []
-    found = []
-    for doc in engine.corpus.documents.values():
-        if filters.accepts(doc) and wanted <= set(engine.tokenizer(f"{doc.speaker} {doc.organisation}")):
-            found.append(doc)
-    return found
+    return [
+        doc for doc in engine.corpus.documents.values() if filters.accepts(doc) and engine.speaker_matches(doc, name)
+    ]
 
 
 def on_topic(engine: SearchEngine, topic: str, result: Result) -> bool:

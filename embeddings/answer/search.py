@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import dataclasses
 import datetime as dt
 import enum
 import logging
@@ -74,7 +75,9 @@ def parse_date_bound(value: str, *, end: bool) -> dt.date:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions a user can put on a question; matching is case-insensitive on substrings."""
+    """Restrictions a user can put on a question. Venue is matched case-insensitively as a
+    substring; the speaker is matched by `SearchEngine.speaker_matches` (words and aliases), which
+    the engine applies, since it needs the tokenizer."""
 
     documents: frozenset[str] = frozenset()
     speaker: str = ""
@@ -661,11 +664,24 @@ class SearchEngine:
             raise ValueError(f"quote {start}:{end} lies in no paragraph of {doc.doc_id}")
         return ParagraphSpan.of(numbers)
 
+    def speaker_matches(self, doc: Document, name: str) -> bool:
+        """Whether a statement's speaker or organisation names `name`, word for word through the
+        keyword tokenizer and its aliases: "the US" finds "United States", "South Korea" finds
+        "ROK", and "US" never matches inside "Russian"."""
+        tokens = set(self.tokenizer(name))
+        # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
+        groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
+        wanted = groups or tokens
+        if not wanted:
+            return name.casefold() in f"{doc.speaker} {doc.organisation}".casefold()
+        return wanted <= set(self.tokenizer(f"{doc.speaker} {doc.organisation}"))
+
     def _allowed_chunks(self, filters: Filters) -> np.ndarray | None:
         if not filters.active():
             return None
         ids: list[int] = []
+        others = dataclasses.replace(filters, speaker="")
         for doc in self.corpus.documents.values():
-            if filters.accepts(doc):
+            if others.accepts(doc) and (not filters.speaker or self.speaker_matches(doc, filters.speaker)):
                 ids.extend(self.index.doc_chunks.get(doc.doc_id, []))
         return np.asarray(sorted(ids), dtype=np.int64)
