@@ -1,4 +1,5 @@
-"""The `verbatim` command line of the core: index, ask, search, sources, source, eval, chat.
+"""The `verbatim` command line of the core: index, ask, search, sources, source, eval, chat, add, compare,
+timeline, feedback.
 
 Argument parsing and error mapping only; the work is in the engine. A user mistake is one line
 on standard error and exit status 2, never a traceback. Front ends add their own commands through
@@ -376,6 +377,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 draft = prepare(source, overrides, allow_private=settings.allow_private_links)
                 refuse_duplicates(draft, settings.corpus_dir)
+                draft.check_complete()  # not asked about what could not be saved
                 bar.write(_describe(draft), file=sys.stdout)
                 if ask and not _confirmed():
                     bar.write(f"not added: {source}", file=sys.stdout)
@@ -439,6 +441,8 @@ def _chat_reply(engine: SearchEngine, line: str, color: bool) -> str:
         return render_comparison(compare(engine, topic, speakers), color=color)
     if command == "/timeline":
         return render_timeline(timeline(engine, rest), color=color)
+    if command.startswith("/") and command[1:].isalpha():
+        return f"No command {command} here: /compare, /timeline and /help are; anything else is a question."
     return render_answer(engine.search(line, k=3), engine.corpus, color=color)
 
 

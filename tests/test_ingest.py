@@ -178,6 +178,17 @@ def test_piped_answers_decide_what_is_saved(
     assert "1 statement added" in capsys.readouterr().out
 
 
+def test_a_statement_that_cannot_be_saved_is_not_offered_for_confirmation(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nodate.txt"
+    path.write_text("Some remarks without a date or a speaker, long enough to be a statement of sorts.\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), "add", str(path), "--no-index"]) == 1
+    out, err = capsys.readouterr()
+    assert "save it?" not in out and "give --speaker, --venue, --date" in err
+
+
 def test_flags_override_detection_and_inferences_are_noted(corpus_dir: Path, tmp_path: Path) -> None:
     pdf = tmp_path / "japan.pdf"
     pdf.write_bytes(osce_pdf(["Statement by the Delegation of Japan", "Japan condemns the launch of missiles."]))

@@ -32,6 +32,7 @@ from embeddings.ingest.fetch import Fetched, fetch
 from embeddings.ingest.metadata import Detected, detect, pdf_date
 from embeddings.ingest.pdf import read_pdf
 
+PREVIEW_MIN_CHARS = 80
 ADDABLE_SUFFIXES = (".pdf", ".html", ".htm", ".txt")
 FIELD_ORDER = (
     "id",
@@ -91,8 +92,17 @@ class Draft:
         return "\n".join(lines) + "\n" + self.text
 
     def preview(self, paragraphs: int = 3, width: int = 300) -> list[str]:
-        shown = [" ".join(p.split()) for p in self.text.split("\n\n") if p.strip()][:paragraphs]
-        return [p[:width] + ("…" if len(p) > width else "") for p in shown]
+        """The first paragraphs of the body: those of a sentence's length, since a title block (a
+        symbol, a date, "ENGLISH only") is already shown as the header fields."""
+        every = [" ".join(p.split()) for p in self.text.split("\n\n") if p.strip()]
+        body = [p for p in every if len(p) >= PREVIEW_MIN_CHARS] or every
+        return [p[:width] + ("…" if len(p) > width else "") for p in body[:paragraphs]]
+
+    def check_complete(self) -> None:
+        """Raise, naming the flags to give, when a required header field is missing."""
+        if self.missing:
+            flags = ", ".join(FLAG_FOR.get(m, f"--{m}") for m in self.missing)
+            raise IngestError(f"{self.origin}: could not find its {', '.join(self.missing)}; give {flags}")
 
 
 def sha256(data: bytes) -> str:
@@ -201,9 +211,7 @@ def document_id(draft: Draft) -> str:
 
 def save(draft: Draft, corpus_dir: Path) -> Path:
     """Write the draft into the corpus as `<id>.txt`; refuse a duplicate or an incomplete header."""
-    if draft.missing:
-        flags = ", ".join(FLAG_FOR.get(m, f"--{m}") for m in draft.missing)
-        raise IngestError(f"{draft.origin}: could not find its {', '.join(draft.missing)}; give {flags}")
+    draft.check_complete()
     try:
         dt.date.fromisoformat(draft.fields["date"])
     except ValueError:
