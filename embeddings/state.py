@@ -80,6 +80,12 @@ class State:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with sqlite3.connect(path, timeout=10.0) as setup:
+                setup.execute("PRAGMA journal_mode = WAL")  # kept in the file: set once, not per call
+            setup.close()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path} is not a Verbatim state file ({exc})") from None
         with self._connect() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -102,7 +108,6 @@ class State:
         except sqlite3.Error as exc:
             raise StateError(f"{self.path} cannot be opened ({exc})") from None
         try:
-            db.execute("PRAGMA journal_mode = WAL")
             # WAL with NORMAL sync: a commit is safe against a crash of Verbatim, and only a power
             # loss can cost the last votes; an fsync per answer would queue simultaneous answers.
             db.execute("PRAGMA synchronous = NORMAL")

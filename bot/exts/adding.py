@@ -12,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import VerbatimBot
-from bot.exts.admin import can_administer
+from bot.exts.admin import can_administer, hide_from_members
 from bot.formatting import clip, escape
 from bot.replies import NO_MENTIONS, reply
 from embeddings.corpus.documents import MAX_STATEMENT_BYTES
@@ -167,6 +167,4 @@ class Adding(commands.Cog):
 
 async def setup(bot: VerbatimBot) -> None:
     await bot.add_cog(Adding(bot))
-    command = bot.tree.get_command("add")
-    if isinstance(command, app_commands.Command) and not bot.settings.admin_role:
-        command.default_permissions = discord.Permissions(manage_guild=True)
+    hide_from_members(bot, "add")

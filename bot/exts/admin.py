@@ -53,9 +53,14 @@ class Admin(commands.Cog):
         )
 
 
+def hide_from_members(bot: VerbatimBot, name: str) -> None:
+    """Hidden from members without Manage Server in Discord's UI (unless an admin role is set, which
+    Discord's defaults cannot express); `can_administer` still checks every call."""
+    command = bot.tree.get_command(name)
+    if isinstance(command, app_commands.Command) and not bot.settings.admin_role:
+        command.default_permissions = discord.Permissions(manage_guild=True)
+
+
 async def setup(bot: VerbatimBot) -> None:
     await bot.add_cog(Admin(bot))
-    command = bot.tree.get_command("reindex")
-    if isinstance(command, app_commands.Command) and not bot.settings.admin_role:
-        # Hidden from members without Manage Server in Discord's UI; the check still applies.
-        command.default_permissions = discord.Permissions(manage_guild=True)
+    hide_from_members(bot, "reindex")

@@ -67,7 +67,9 @@ def speaker_documents(engine: SearchEngine, name: str, filters: Filters) -> list
     """Statements whose speaker or organisation names `name`, with aliases ("the US" finds "United
     States"): every word of the name, as a keyword token, is in the header's speaker fields."""
     return [
-        doc for doc in engine.corpus.documents.values() if filters.accepts(doc) and engine.speaker_matches(doc, name)
+        doc
+        for doc in engine.corpus.documents.values()
+        if engine.accepts(doc, filters) and engine.speaker_matches(doc, name)
     ]
 
 
@@ -139,7 +141,9 @@ def compare(
     for doc_id in _documents_near(engine, topic, filters):
         groups.setdefault(group_of(engine.corpus.documents[doc_id]), []).append(doc_id)
     for group, _ in zip(groups, range(max_groups * 2), strict=False):
-        members = [d.doc_id for d in engine.corpus.documents.values() if group_of(d) == group and filters.accepts(d)]
+        members = [
+            d.doc_id for d in engine.corpus.documents.values() if group_of(d) == group and engine.accepts(d, filters)
+        ]
         result = _best(engine, topic, members, filters)
         if result is not None:
             comparison.positions.append(Position(group, result, tuple(members)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import calendar
-import dataclasses
 import datetime as dt
 import enum
 import logging
@@ -34,7 +33,7 @@ from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import QuestionEncoder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
-from embeddings.index.store import Index
+from embeddings.index.store import Index, keyword_texts
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,9 +100,8 @@ class Filters:
         return bool(self.documents or self.speaker or self.venue or self.since or self.until)
 
     def accepts(self, doc: Document) -> bool:
+        """Documents, venue and dates; the speaker needs the tokenizer (`SearchEngine.accepts`)."""
         if self.documents and doc.doc_id not in self.documents:
-            return False
-        if self.speaker and self.speaker.casefold() not in f"{doc.speaker} {doc.organisation}".casefold():
             return False
         if self.venue and self.venue.casefold() not in doc.venue.casefold():
             return False
@@ -295,8 +293,11 @@ class SearchEngine:
         self.embedder = embedder
         self.tokenizer = tokenizer
         self._models = models
-        texts = [corpus.documents[c.doc_id].text[c.start : c.end] for c in index.chunks]
-        self.keywords = index.keyword_index(tokenizer) or KeywordIndex.build(texts, tokenizer)
+        # Stored with the build; rebuilt here only when the alias list changed since.
+        self.keywords = index.keyword_index(tokenizer) or KeywordIndex.build(
+            keyword_texts(corpus, index.chunks), tokenizer
+        )
+        self._speaker_tokens: dict[str, frozenset[str]] = {}
         self.headers = MetadataIndex(corpus.documents.values(), tokenizer)
         self._paragraphs: dict[str, list[Paragraph]] = {}
         self._starts: dict[str, list[int]] = {}
@@ -674,14 +675,20 @@ class SearchEngine:
         wanted = groups or tokens
         if not wanted:
             return name.casefold() in f"{doc.speaker} {doc.organisation}".casefold()
-        return wanted <= set(self.tokenizer(f"{doc.speaker} {doc.organisation}"))
+        header = self._speaker_tokens.get(doc.doc_id)
+        if header is None:
+            header = self._speaker_tokens[doc.doc_id] = frozenset(self.tokenizer(f"{doc.speaker} {doc.organisation}"))
+        return wanted <= header
+
+    def accepts(self, doc: Document, filters: Filters) -> bool:
+        """Every filter, the speaker matched by `speaker_matches`: the one test for all front ends."""
+        return filters.accepts(doc) and (not filters.speaker or self.speaker_matches(doc, filters.speaker))
 
     def _allowed_chunks(self, filters: Filters) -> np.ndarray | None:
         if not filters.active():
             return None
         ids: list[int] = []
-        others = dataclasses.replace(filters, speaker="")
         for doc in self.corpus.documents.values():
-            if others.accepts(doc) and (not filters.speaker or self.speaker_matches(doc, filters.speaker)):
+            if self.accepts(doc, filters):
                 ids.extend(self.index.doc_chunks.get(doc.doc_id, []))
         return np.asarray(sorted(ids), dtype=np.int64)

@@ -633,8 +633,7 @@ def _update(
     )
     keywords = None
     if tokenizer is not None:
-        texts = [corpus.documents[c.doc_id].text[c.start : c.end] for c in chunks]
-        keywords = KeywordIndex.build(texts, tokenizer)
+        keywords = KeywordIndex.build(keyword_texts(corpus, chunks), tokenizer)
     chunk_vectors = chunk_vectors.astype(np.float32)
     sentence_vectors = sentence_vectors.astype(np.float32)
     graphs = None
@@ -698,6 +697,11 @@ def _embed(embedder: Embedder, passages: list[Passage], cache: dict[str, np.ndar
                 for key, sentence_row in zip(passage.sentence_keys, rows, strict=True):
                     cache[key] = sentence_row
             bar.update(len(batch))
+
+
+def keyword_texts(corpus: Corpus, chunks: Iterable[ChunkRecord]) -> list[str]:
+    """What the keyword index is built from: each chunk's text as the document has it (no title)."""
+    return [corpus.documents[c.doc_id].text[c.start : c.end] for c in chunks]
 
 
 def context_header(doc: Document) -> str:

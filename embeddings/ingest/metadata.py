@@ -13,28 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for m in names
-}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+from embeddings.answer.question import MONTHS
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -97,9 +78,9 @@ def first_date(text: str) -> tuple[dt.date, str] | None:
         for m in pattern.finditer(text):
             try:
                 if order == "dmy":
-                    day, month, year = int(m.group(1)), _MONTHS[m.group(2).lower()], int(m.group(3))
+                    day, month, year = int(m.group(1)), MONTHS[m.group(2).lower()], int(m.group(3))
                 elif order == "mdy":
-                    day, month, year = int(m.group(2)), _MONTHS[m.group(1).lower()], int(m.group(3))
+                    day, month, year = int(m.group(2)), MONTHS[m.group(1).lower()], int(m.group(3))
                 elif order == "dotted":
                     day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
                 else:
