@@ -235,12 +235,16 @@ class OnnxEncoder:
         return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def check(self, probe_vectors: Sequence[Sequence[float]]) -> None:
-        """Encode the probes and compare with the vectors recorded at build time: a damaged or
-        substituted export is refused here, before it answers anything."""
+        """Encode the short probes and compare with the vectors recorded at build time: a damaged
+        or substituted export is refused here, before it answers anything. The long probe (which
+        tests truncation) was checked when the export was made; at every open it would cost more
+        than the rest of opening."""
         expected = np.asarray(probe_vectors, dtype=np.float32)
         if expected.shape != (len(PROBES), 384):
             raise QuestionModelError("the recorded probe vectors are malformed")
-        got = self.encode(list(PROBES))
+        short = [i for i, probe in enumerate(PROBES) if len(probe) < 200]
+        expected = expected[short]
+        got = self.encode([PROBES[i] for i in short])
         agreement = float(np.min(np.sum(expected * got, axis=1)))
         if agreement < AGREEMENT:
             raise QuestionModelError(f"the question model disagrees with the index (cosine {agreement:.5f})")
