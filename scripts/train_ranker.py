@@ -1,16 +1,13 @@
 """Fit the ranking and answerability models on the whole question pool and write them to
 `embeddings/data/ranker.json`, the file every answer uses.
 
-    .venv/bin/python scripts/train_ranker.py            # the pool over the seed corpus
-    .venv/bin/python scripts/train_ranker.py --both     # and again over the seeds with 300 UN speeches
-
-The shipped file is trained over the seed corpus alone: training over both corpora did worse on
-held-back folds of the seed corpus (hit@1 0.72 against 0.78) and no better on our own unseen
-questions about the UN speeches (README.md, "Answer quality").
+    .venv/bin/python scripts/train_ranker.py            # the pool over the seeds + 300 UN speeches
     .venv/bin/python scripts/train_ranker.py --check    # fail if the shipped file differs from a fresh fit
 
-Every inner choice (regularisation, decline threshold) is made by cross-validation inside the pool;
-`benchmarks/crossval.py` reports how the same procedure does on questions it did not see.
+The pool is learnt where people use it: with the seeds and the 300 UN speeches indexed together,
+and its seed questions over the five seeds alone too (`benchmarks/crossval.py` gives the held-back
+figures of exactly this procedure). Every inner
+choice (regularisation, decline threshold, vetoes) is made by cross-validation inside the pool.
 """
 
 from __future__ import annotations
@@ -24,11 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from crossval import POOL, POOL_STYLES, open_bench_engine  # noqa: E402
+from crossval import POOL, open_bench_engine, training_examples  # noqa: E402
 
 from embeddings.answer.ranking import MODEL_FILE  # noqa: E402
-from embeddings.quality.evaluation import load_questions, load_styles  # noqa: E402
-from embeddings.quality.learning import collect, train  # noqa: E402
+from embeddings.quality.learning import train  # noqa: E402
 
 TARGET = ROOT / "embeddings" / "data" / MODEL_FILE
 
@@ -36,14 +32,11 @@ TARGET = ROOT / "embeddings" / "data" / MODEL_FILE
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="compare with the shipped file instead of writing")
-    parser.add_argument("--both", action="store_true", help="also train over the seeds with the 300 UN speeches")
     args = parser.parse_args()
-    questions = [q for path in POOL for q in load_questions(path)]
-    styles = load_styles(POOL_STYLES)
-    settings = [False, True] if args.both else [False]
-    examples = [e for d in settings for e in collect(open_bench_engine(d), questions, styles)]
-    models = train(examples)
-    models.info["corpora"] = ["seeds", "seeds + 300 UN speeches"][: len(settings)]
+    scale, seeds = open_bench_engine(None), open_bench_engine(0)
+    examples, seed_examples = training_examples(scale, seeds)
+    models = train([*examples, *seed_examples])
+    models.info["corpora"] = [f"seeds + 300 UN speeches ({len(scale.corpus)} documents)", "seeds alone (5)"]
     models.info["pool"] = [p.name for p in POOL]
     text = models.dumps()
     if args.check:

@@ -12,7 +12,7 @@ from embeddings.answer.ranking import ANSWER_FEATURES, RANK_FEATURES, LinearMode
 from embeddings.answer.search import Candidates, SearchEngine
 from embeddings.errors import VerbatimError
 from embeddings.quality.evaluation import Question
-from embeddings.quality.learning import Example, label, stratified_folds
+from embeddings.quality.learning import Example, document_folds, label
 
 
 def test_shipped_models_load_and_round_trip() -> None:
@@ -49,15 +49,27 @@ def test_labels_follow_the_evidence_into_the_right_sentence(fake_engine: SearchE
     assert not label(fake_engine, cands, []).any()
 
 
-def test_folds_spread_every_style() -> None:
+def test_folds_keep_a_documents_questions_together_and_spread_every_style() -> None:
     examples = [
-        Example(Question(f"q{i}", "?", ("x",) if i % 4 else ()), style=("a", "b", "c")[i % 3], candidates=None)
-        for i in range(30)
+        Example(
+            Question(f"q{i}", "?", ("x",) if i % 4 else (), docs=(f"doc{i % 10}",) if i % 4 else (), near_doc=""),
+            style=("a", "b", "c")[i % 3],
+            candidates=None,
+        )
+        for i in range(60)
     ]
-    folds = stratified_folds(examples, 5)
+    examples.append(Example(Question("near", "?", (), near_doc="doc3"), style="a", candidates=None))
+    folds = document_folds(examples, 5)
+    fold_of_doc: dict[str, set[int]] = {}
+    for ex, f in zip(examples, folds, strict=True):
+        for d in ex.question.documents:
+            fold_of_doc.setdefault(d, set()).add(f)
+    assert all(len(f) == 1 for f in fold_of_doc.values()), "a document's questions share one fold"
     for style in "abc":
         assert {f for e, f in zip(examples, folds, strict=True) if e.style == style} == set(range(5))
-    assert stratified_folds(examples, 5) == folds, "folds are reproducible"
+    assert document_folds(examples, 5) == folds, "folds are reproducible"
+    same_twice = document_folds([examples[1], examples[1]], 2)
+    assert same_twice[0] == same_twice[1], "the same question over two corpora falls in one fold"
 
 
 def test_headings_answer_only_questions_about_the_document(fake_engine: SearchEngine) -> None:

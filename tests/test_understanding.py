@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from embeddings.answer.headers import MetadataIndex, date_fit, expand_adjectives, same_name
-from embeddings.answer.question import DateMention, dates_in, has_date, has_quantity, name_phrases, understand
+from embeddings.answer.question import DateMention, dates_in, name_phrases, understand
 from embeddings.corpus.documents import Document
+from embeddings.corpus.facts import has_date, has_quantity
 from embeddings.index.keywords import Tokenizer, load_aliases
 from tests.conftest import CORPUS
 

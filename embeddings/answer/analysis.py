@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from embeddings.answer.search import Answer, Filters, Result, SearchEngine, clean_question
+from embeddings.answer.search import Answer, Filters, Result, SearchEngine, clean_question, rank_scores
 from embeddings.corpus.documents import Document
 
 MAX_GROUPS = 10
@@ -100,7 +100,7 @@ def _documents_near(engine: SearchEngine, topic: str, filters: Filters) -> list[
     cands = engine.candidates(topic, filters)
     if isinstance(cands, Answer) or not len(cands):
         return []
-    scores = engine.models.ranker.decision(cands.features)
+    scores = rank_scores(cands, engine.models)
     best: dict[str, float] = {}
     for c, score in zip(cands.chunk_ids.tolist(), scores.tolist(), strict=True):
         doc_id = engine.index.chunks[c].doc_id

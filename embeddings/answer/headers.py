@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
+
 from embeddings.answer.question import DateMention, name_phrases
 from embeddings.corpus.documents import Document
 from embeddings.index.keywords import Tokenizer
@@ -87,31 +89,58 @@ class DocumentMatch:
     """Question tokens the header accounts for: what remains must be found in the text."""
 
 
+@dataclass(frozen=True)
+class HeaderScores:
+    """How well every document's header matches what a question names, as arrays over the
+    documents in `MetadataIndex.doc_ids` order (see `DocumentMatch` for each measure)."""
+
+    who: np.ndarray
+    who_miss: np.ndarray
+    fields: np.ndarray
+    date: np.ndarray
+
+    @property
+    def overall(self) -> np.ndarray:
+        """One number per document for choosing which to search inside: names and the date count,
+        naming someone else counts against."""
+        return self.who + self.fields + 0.5 * self.date - self.who_miss
+
+
 class MetadataIndex:
-    """Header tokens of every document, with document frequencies for weighting rare names."""
+    """Header tokens of every document, with document frequencies for weighting rare names, and for
+    each token the documents whose header has it, so that a question is matched against thousands
+    of headers with array operations."""
 
     def __init__(self, documents: Iterable[Document], tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.who: dict[str, frozenset[str]] = {}
         self.fields: dict[str, frozenset[str]] = {}
         self.documents: dict[str, Document] = {}
-        df_who: dict[str, int] = {}
-        df_all: dict[str, int] = {}
-        for doc in documents:
+        who_docs: dict[str, list[int]] = {}
+        all_docs: dict[str, list[int]] = {}
+        for position, doc in enumerate(documents):
             who = frozenset(tokenizer(expand_adjectives(f"{doc.speaker} {doc.organisation}")))
             rest = frozenset(tokenizer(expand_adjectives(f"{doc.title} {doc.venue} {doc.kind} {doc.symbol}")))
             self.documents[doc.doc_id] = doc
             self.who[doc.doc_id] = who
             self.fields[doc.doc_id] = who | rest
             for t in who:
-                df_who[t] = df_who.get(t, 0) + 1
+                who_docs.setdefault(t, []).append(position)
             for t in who | rest:
-                df_all[t] = df_all.get(t, 0) + 1
+                all_docs.setdefault(t, []).append(position)
+        self.doc_ids = list(self.documents)
+        self.position = {d: i for i, d in enumerate(self.doc_ids)}
         self.size = len(self.documents)
-        self.df_who = df_who
-        self.df_all = df_all
-        self._vocab_who = Vocabulary(df_who)
-        self._vocab_all = Vocabulary(df_all)
+        self._who_docs = {t: np.asarray(v, dtype=np.int64) for t, v in who_docs.items()}
+        self._all_docs = {t: np.asarray(v, dtype=np.int64) for t, v in all_docs.items()}
+        self.df_who = {t: len(v) for t, v in who_docs.items()}
+        self.df_all = {t: len(v) for t, v in all_docs.items()}
+        self._vocab_who = Vocabulary(self.df_who)
+        self._vocab_all = Vocabulary(self.df_all)
+        dates = [d.date for d in self.documents.values()]
+        self._years = np.asarray([d.year for d in dates], dtype=np.int64)
+        self._months = np.asarray([d.month for d in dates], dtype=np.int64)
+        self._days = np.asarray([d.day for d in dates], dtype=np.int64)
 
     def _idf(self, df: int) -> float:
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
@@ -140,14 +169,63 @@ class MetadataIndex:
         their passages rank low corpus-wide (many speeches discuss the same topic)."""
         if not terms.who_terms and not terms.all_terms and not dates:
             return []
-        scored = []
-        for doc_id in self.documents:
-            m = self.match(doc_id, terms, dates)
-            score = m.who + m.fields + 0.5 * m.date - m.who_miss
-            if score > 0:
-                scored.append((score, doc_id))
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        return [d for _, d in scored[:limit]]
+        return self.best(self.scores(terms, dates), limit)
+
+    def best(self, scores: HeaderScores, limit: int) -> list[str]:
+        """The documents with the best positive overall match, ties in document id order."""
+        overall = scores.overall
+        hits = np.flatnonzero(overall > 0)
+        ids = np.asarray(self.doc_ids, dtype=object)[hits]
+        order = np.lexsort((ids, -overall[hits]))[:limit]
+        return [str(d) for d in ids[order]]
+
+    def _documents_with(self, table: dict[str, np.ndarray], forms: Sequence[str]) -> np.ndarray:
+        found = [table[f] for f in forms if f in table]
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+
+    def scores(self, terms: QuestionTerms, dates: Sequence[DateMention]) -> HeaderScores:
+        """Every document's match at once: the same measures as `match`, from the token-to-documents
+        lists, so a question costs array operations over the documents, not a loop."""
+        n = self.size
+        who_total = sum(w for _, w in terms.who_terms.values())
+        who_hit = np.zeros(n)
+        for forms, w in terms.who_terms.values():
+            who_hit[self._documents_with(self._who_docs, forms)] += w
+        fields_hit = np.zeros(n)
+        for forms, w in terms.all_terms.values():
+            fields_hit[self._documents_with(self._all_docs, forms)] += w
+        all_total = sum(self._idf(0) if t not in terms.all_terms else terms.all_terms[t][1] for t in terms.tokens)
+        return HeaderScores(
+            who=who_hit / who_total if who_total else np.zeros(n),
+            who_miss=((who_hit == 0) & (who_total > 0)).astype(np.float64),
+            fields=fields_hit / all_total if all_total else np.zeros(n),
+            date=self.date_fit(dates),
+        )
+
+    def accounted(self, terms: QuestionTerms, tokens: Sequence[str], doc_positions: np.ndarray) -> np.ndarray:
+        """For each of the given documents (positions) and each of the question's tokens, whether
+        the document's header accounts for it."""
+        out = np.zeros((len(doc_positions), len(tokens)), dtype=bool)
+        for j, t in enumerate(tokens):
+            entry = terms.all_terms.get(t)
+            if entry is not None:
+                out[:, j] = np.isin(doc_positions, self._documents_with(self._all_docs, entry[0]))
+        return out
+
+    def date_fit(self, dates: Sequence[DateMention]) -> np.ndarray:
+        """`date_fit` for every document at once."""
+        if not dates:
+            return np.zeros(self.size)
+        fits = np.zeros(self.size, dtype=bool)
+        for d in dates:
+            ok = np.ones(self.size, dtype=bool)
+            for wanted, have in ((d.year, self._years), (d.month, self._months), (d.day, self._days)):
+                if wanted is not None:
+                    ok &= have == wanted
+            fits |= ok
+        return np.where(fits, 1.0, -1.0)
 
     def match(self, doc_id: str, terms: QuestionTerms, dates: Sequence[DateMention]) -> DocumentMatch:
         who_tokens = self.who[doc_id]

@@ -15,38 +15,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+from embeddings.corpus.facts import MONTH_RE, MONTHS
+
 _YEAR_RE = r"(?:19[4-9]\d|20\d\d)"
 # "July 2024", "25 July 2024", "July 25, 2024", "in July" (a bare "may" is a verb: only with a year or day).
 _MONTH_YEAR = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?({_MONTH_RE})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+({_YEAR_RE})\b",
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?({MONTH_RE})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,?)?\s+({_YEAR_RE})\b",
     re.IGNORECASE,
 )
-_MONTH_DAY = re.compile(
-    rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\b|\b({_MONTH_RE})\.?\s+(\d{{1,2}})\b)", re.I
-)
-_MONTH_ALONE = re.compile(rf"\b(?:in|since|until|during|of|last|this)\s+({_MONTH_RE})\b", re.IGNORECASE)
+_MONTH_DAY = re.compile(rf"\b(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_RE})\b|\b({MONTH_RE})\.?\s+(\d{{1,2}})\b)", re.I)
+_MONTH_ALONE = re.compile(rf"\b(?:in|since|until|during|of|last|this)\s+({MONTH_RE})\b", re.IGNORECASE)
 _YEAR = re.compile(rf"(?<![\d/.(-])({_YEAR_RE})(?![\d/])")
 
 _NUMBER_QUESTION = re.compile(
@@ -132,35 +110,6 @@ def dates_in(text: str) -> list[DateMention]:
 
 def _valid_day(day: int | None) -> int | None:
     return day if day is not None and 1 <= day <= 31 else None
-
-
-_QUANTITY_RE = re.compile(
-    r"(?<![\w(])(?!(?:19|20)\d\d\b)\d[\d,.]*|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|half|quarters?|thirds?|eighths?|dozens?|"
-    r"once|twice|several|couple|dozen)\b",
-    re.IGNORECASE,
-)
-_CITED_NUMBER_RE = re.compile(r"\b(resolutions?|paragraphs?|articles?|no\.|number)\s*$", re.IGNORECASE)
-_DATE_EXPRESSION_RE = re.compile(
-    rf"\b({_MONTH_RE})\b|(?<!\d)(?:19|20)\d\d(?!\d)|\b\d{{1,2}}(st|nd|rd|th)\b|\bago\b|\b(last|this|next) "
-    r"(week|month|year|spring|summer|autumn|fall|winter)\b|\b(yesterday|today|tomorrow)\b",
-    re.IGNORECASE,
-)
-
-
-def has_quantity(text: str) -> bool:
-    """A figure or number word that could answer "how many": not a year, not the number of a
-    resolution or paragraph being cited ("resolution 2397")."""
-    for m in _QUANTITY_RE.finditer(text):
-        if m.group(0)[0].isdigit() and _CITED_NUMBER_RE.search(text[max(0, m.start() - 14) : m.start()]):
-            continue
-        return True
-    return False
-
-
-def has_date(text: str) -> bool:
-    """A date or a time reference that could answer "when"."""
-    return bool(_DATE_EXPRESSION_RE.search(text))
 
 
 _NAME_PHRASE_RE = re.compile(r"(?<![\w.])[A-Z][\w'’.-]*[A-Za-z](?:\s+(?:of\s+)?[A-Z][\w'’.-]*[A-Za-z])*")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -26,49 +27,17 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.answer.features import ANSWER_REGISTRY, RANK_REGISTRY
 from embeddings.errors import VerbatimError
 
-RANK_FEATURES: tuple[str, ...] = (
-    "sent_cos",
-    "sent_cos_gap",
-    "chunk_cos",
-    "chunk_cos_gap",
-    "neighbour_cos",
-    "window_cos",
-    "bm25",
-    "cover_sentence",
-    "cover_window",
-    "cover_rest",
-    "header_fields",
-    "header_who",
-    "header_who_miss",
-    "date_fit",
-    "heading",
-    "heading_doc_question",
-    "number_fit",
-    "length",
-    "doc_best_gap",
-    "doc_mass",
-    "sent_rank",
-)
-"""Per candidate sentence; see `SearchEngine._features` for how each is computed."""
+RANK_FEATURES: tuple[str, ...] = tuple(RANK_REGISTRY)
+"""The features a ranker is trained on unless told otherwise: every registered one
+(`embeddings.answer.features`)."""
 
-ANSWER_FEATURES: tuple[str, ...] = (
-    "top_score",
-    "best_sent_cos",
-    "top_cover_window",
-    "unknown_words",
-    "number_missing",
-    "date_missing",
-    "date_conflict",
-    "names_missing",
-    "names_absent",
-)
-"""Per question, from the ranked candidates; see `answer_features`. Besides how close the best
-passage is, each asks whether something the question names is there: a number for "how many", a
-date for "when", the date the question gives, every name it mentions (in the best passages'
-documents, and anywhere in the corpus). A wider set (score margins, paragraph similarity, the share
-of words each document lacks) did worse on held-back folds: README.md gives the figures."""
+ANSWER_FEATURES: tuple[str, ...] = tuple(ANSWER_REGISTRY)
+"""Per question, from the ranked candidates. Besides how close the best passage is, each asks
+whether something the question names is there: a number for "how many", a date for "when", the date
+it gives, every name it mentions (in the best passages' documents, and anywhere in the corpus)."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +63,13 @@ class LinearModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], expected: tuple[str, ...]) -> LinearModel:
-        features = tuple(data["features"])
-        if features != expected:
+    def from_json(cls, data: dict[str, Any], registry: Collection[str]) -> LinearModel:
+        features = tuple(str(f) for f in data["features"])
+        unknown = [f for f in features if f not in registry]
+        if unknown or not features or len(set(features)) != len(features):
             raise VerbatimError(
-                "the ranking model was trained on other features than this code computes: "
-                "run scripts/train_ranker.py to retrain it"
+                f"the ranking model names features this code does not compute ({', '.join(unknown) or 'none'}, "
+                "or none at all, or one twice): run scripts/train_ranker.py to retrain it"
             )
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
         if any(a.shape != (len(features),) for a in arrays) or not np.all(arrays[1] > 0):
@@ -121,7 +91,7 @@ class Models:
     def answers(self, features: np.ndarray) -> tuple[bool, float]:
         """Whether to answer, and by how much the decision cleared (or missed) its threshold."""
         margin = float(self.answerable.decision(features[None, :])[0]) - self.threshold
-        vetoed = any(features[ANSWER_FEATURES.index(v)] >= VETO_LEVELS[v] for v in self.vetoes)
+        vetoed = any(features[self.answerable.features.index(v)] >= VETO_LEVELS[v] for v in self.vetoes)
         return margin >= 0 and not vetoed, margin
 
     def to_json(self) -> dict[str, Any]:
@@ -141,19 +111,20 @@ class Models:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Models:
         try:
+            answerable = LinearModel.from_json(data["answerable"], ANSWER_REGISTRY)
             return cls(
-                LinearModel.from_json(data["ranker"], RANK_FEATURES),
-                LinearModel.from_json(data["answerable"], ANSWER_FEATURES),
+                LinearModel.from_json(data["ranker"], RANK_REGISTRY),
+                answerable,
                 float(data["threshold"]),
                 dict(data.get("info", {})),
-                _vetoes(data.get("vetoes", [])),
+                _vetoes(data.get("vetoes", []), answerable.features),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VerbatimError(f"the ranking model file is damaged ({exc}): run scripts/train_ranker.py") from exc
 
 
-def _vetoes(names: Any) -> tuple[str, ...]:
-    if not isinstance(names, list) or any(n not in ANSWER_FEATURES for n in names):
+def _vetoes(names: Any, features: tuple[str, ...]) -> tuple[str, ...]:
+    if not isinstance(names, list) or any(n not in features or n not in VETO_LEVELS for n in names):
         raise ValueError(f"vetoes must name answer features, not {names!r}")
     return tuple(names)
 

@@ -17,23 +17,33 @@ import enum
 import logging
 import math
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
 from embeddings.answer.citations import citation
-from embeddings.answer.headers import DocumentMatch, MetadataIndex, QuestionTerms, Vocabulary
-from embeddings.answer.question import QuestionInfo, has_date, has_quantity, name_phrases, understand
+from embeddings.answer.features import (
+    RANK_REGISTRY,
+    CandidateView,
+    QuestionView,
+    answer_row,
+    rank_matrix,
+    weighted_share,
+)
+from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary
+from embeddings.answer.question import QuestionInfo, name_phrases, understand
 from embeddings.answer.quoting import choose_quote
-from embeddings.answer.ranking import RANK_FEATURES, Models, coverage, shipped_models
+from embeddings.answer.ranking import Models, shipped_models
+from embeddings.corpus import facts
 from embeddings.corpus.chunking import Paragraph, ParagraphSpan, is_heading, paragraphs
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import QuestionEncoder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
-from embeddings.index.store import Index, keyword_texts
+from embeddings.index.store import Index, keyword_texts, sentence_texts
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,8 +57,6 @@ HEADER_DOCUMENTS = 5
 passages is near the question corpus-wide."""
 HEADER_DOC_SENTENCES = 40
 LEXICAL_IN_QUOTE = 0.3
-DOC_MASS_TEMPERATURE = 10.0
-"""Sharpness of the soft count of how much of the evidence near the question one document holds."""
 
 
 _DATE_BOUND = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -180,57 +188,53 @@ def clean_question(question: str, max_chars: int = Settings.max_question_chars) 
 
 @dataclass
 class Candidates:
-    """Every sentence considered for one question, with its features; cheap to re-rank, so that
-    cross-validation computes them once per question and tries models on them."""
+    """Every sentence considered for one question, with every registered rank feature; cheap to
+    re-rank, so that cross-validation computes them once per question and tries models on them."""
 
-    question: str
-    info: QuestionInfo
-    sentence_ids: np.ndarray
-    """Global sentence rows in the index, one per candidate."""
-    chunk_ids: np.ndarray
+    view: CandidateView
     features: np.ndarray
-    """One row per candidate, columns as `RANK_FEATURES`."""
+    """One row per candidate, one column per registered rank feature (`columns` picks by name)."""
     windows: list[tuple[str, int, int]]
     """(doc_id, start, end) of each candidate's sentence with its neighbours: what labels are read from."""
-    unknown_words: float
-    """IDF-weighted share of the question's words that neither the texts nor the headers contain."""
-    has_number: np.ndarray
-    """Whether each candidate's window contains a number (figures or number words), beside what a
-    "how many" question counts when it names it; computed only for questions that want a number."""
-    query_vector: np.ndarray
-    names_missing: np.ndarray
-    """Per candidate: the share of the question's names (capitalised words) that its document's text
-    and header lack. A near miss often asks what someone the document never mentions said."""
-    has_date: np.ndarray
-    """Whether each candidate's window contains a date or time reference; computed only for
-    questions that want a date."""
-    names_absent: float
-    """Share of the question's names that no document mentions at all."""
+
+    @property
+    def question(self) -> str:
+        return self.view.question.text
+
+    @property
+    def info(self) -> QuestionInfo:
+        return self.view.question.info
+
+    @property
+    def sentence_ids(self) -> np.ndarray:
+        return self.view.sentence_ids
+
+    @property
+    def chunk_ids(self) -> np.ndarray:
+        return self.view.chunk_ids
+
+    @property
+    def query_vector(self) -> np.ndarray:
+        return self.view.question.vector
+
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        """The features named, in that order: what a model trained on those names reads."""
+        return self.features[:, [_RANK_COLUMN[n] for n in names]]
 
     def __len__(self) -> int:
-        return len(self.sentence_ids)
+        return len(self.view)
 
 
-def answer_features(cands: Candidates, scores: np.ndarray) -> np.ndarray:
-    """Question-level features (see `ANSWER_FEATURES`) from the ranked candidates."""
-    col = {name: i for i, name in enumerate(RANK_FEATURES)}
-    order = np.argsort(-scores, kind="stable")
-    top = order[0]
-    f = cands.features
-    return np.asarray(
-        [
-            scores[top],
-            float(np.max(f[:, col["sent_cos"]])),
-            f[top, col["cover_window"]],
-            cands.unknown_words,
-            1.0 if cands.info.wants_number and not cands.has_number[top] else 0.0,
-            1.0 if cands.info.wants_date and not cands.has_date[top] else 0.0,
-            1.0 if f[top, col["date_fit"]] < 0 else 0.0,
-            float(np.min(cands.names_missing[order[:3]])),
-            cands.names_absent,
-        ],
-        dtype=np.float64,
-    )
+_RANK_COLUMN = {name: i for i, name in enumerate(RANK_REGISTRY)}
+
+
+def rank_scores(cands: Candidates, models: Models) -> np.ndarray:
+    return models.ranker.decision(cands.columns(models.ranker.features))
+
+
+def answer_features(cands: Candidates, scores: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Question-level features (by name, see `embeddings.answer.features`) from the ranked candidates."""
+    return answer_row(cands.view, scores, tuple(names))
 
 
 @dataclass(frozen=True)
@@ -253,11 +257,6 @@ class Name:
         return found[-1] and 2 * sum(found) >= len(found)
 
 
-MIN_ANSWER_WORDS = 4
-"""Fewer words than this make a fragment (a dateline, a salutation), not a sentence that answers."""
-_WORD = re.compile(r"[^\W\d_]{2,}")
-
-
 def top_keyword_chunks(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[int]:
     """The k best-scoring chunks with a score above zero, by partial selection among those only:
     most chunks share no word with a question, and sorting a million zeros costs more than the rest
@@ -270,8 +269,13 @@ def top_keyword_chunks(scores: np.ndarray, k: int, allowed: np.ndarray | None = 
     return [int(c) for c in hits[np.argsort(-scores[hits], kind="stable")]]
 
 
-def _too_short(sentence: str) -> bool:
-    return len(_WORD.findall(sentence)) < MIN_ANSWER_WORDS
+def _sentence_rows(table: np.ndarray, chunks: np.ndarray) -> np.ndarray:
+    """The sentence rows of these chunks, chunk after chunk, in one array."""
+    if not len(chunks):
+        return np.zeros(0, dtype=np.int64)
+    starts, counts = table[chunks, 5], table[chunks, 6]
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + within
 
 
 class SearchEngine:
@@ -295,14 +299,18 @@ class SearchEngine:
         self._models = models
         # Stored with the build; rebuilt here only when the alias list changed since.
         self.keywords = index.keyword_index(tokenizer) or KeywordIndex.build(
-            keyword_texts(corpus, index.chunks), tokenizer
+            keyword_texts(corpus, index.chunks), tokenizer, sentence_texts(corpus, index.chunks, index.sentences)
         )
+        if self.keywords.sentences is None or len(self.keywords.sentences) != len(index.sentences):
+            raise VerbatimError("the keyword index has no sentence tokens for this build: run `verbatim index`")
         self._speaker_tokens: dict[str, frozenset[str]] = {}
         self.headers = MetadataIndex(corpus.documents.values(), tokenizer)
-        self._paragraphs: dict[str, list[Paragraph]] = {}
-        self._starts: dict[str, list[int]] = {}
-        self._heading: dict[tuple[str, int], bool] = {}
-        self._tokens: dict[int, tuple[str, ...]] = {}
+        # The index numbers documents in its manifest's order; the header index in the corpus's.
+        self._header_position = np.asarray(
+            [self.headers.position.get(d, -1) for d in index.chunks.doc_ids], dtype=np.int64
+        )
+        self._paragraphs: dict[str, tuple[list[Paragraph], list[int]]] = {}
+        self._lock = threading.Lock()
 
     @property
     def models(self) -> Models:
@@ -336,23 +344,31 @@ class SearchEngine:
         models = models or self.models
         if not len(cands):
             return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS)
-        scores = models.ranker.decision(cands.features)
-        answered, _margin = models.answers(answer_features(cands, scores))
+        scores = rank_scores(cands, models)
+        answered, _margin = models.answers(answer_features(cands, scores, models.answerable.features))
         order = np.argsort(-scores, kind="stable")
         if not answered:
             # Point to the nearest passages only when the question shares words with the corpus: for
             # a question about something else entirely, "nearest" would mean nothing.
-            nearest = self._pick(cands, scores, order, 2, heading_ok=False) if cands.unknown_words < 1.0 else []
+            nearest = (
+                self._pick(cands, scores, order, 2, heading_ok=False) if cands.view.question.unknown_words < 1.0 else []
+            )
             return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest)
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
         return Answer(cands.question, True, results)
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
         """Paragraphs of a document, computed once: citations and `/source` number them alike."""
+        return self._paragraph_table(doc_id)[0]
+
+    def _paragraph_table(self, doc_id: str) -> tuple[list[Paragraph], list[int]]:
+        """A document's paragraphs and their start offsets, published together (threads share it)."""
         cached = self._paragraphs.get(doc_id)
         if cached is None:
-            cached = self._paragraphs[doc_id] = paragraphs(self.corpus.documents[doc_id].text)
-            self._starts[doc_id] = [p.start for p in cached]
+            paras = paragraphs(self.corpus.documents[doc_id].text)
+            cached = (paras, [p.start for p in paras])
+            with self._lock:
+                cached = self._paragraphs.setdefault(doc_id, cached)
         return cached
 
     # -- candidates ---------------------------------------------------------------------------
@@ -362,185 +378,151 @@ class SearchEngine:
         info = understand(question)
         bm25 = self.keywords.scores(question)
         terms = self.headers.question_terms(question)
-        allowed_set = None if allowed is None else set(allowed.tolist())
+        header = self.headers.scores(terms, info.dates)
+        table = idx.chunks.table
 
+        pools: list[np.ndarray] = []
         chunk_pool: list[int] = []
-        sentence_pool: list[int] = []
         if allowed is None:
             _, s_ids = idx.sentence_index.search(qvec, DENSE_SENTENCES)
             _, c_ids = idx.chunk_index.search(qvec, DENSE_CHUNKS)
-            sentence_pool.extend(int(s) for s in s_ids)
+            pools.append(np.asarray(s_ids, dtype=np.int64))
             chunk_pool.extend(int(c) for c in c_ids)
         else:
             chunk_pool.extend(int(c) for c in allowed)
         chunk_pool.extend(top_keyword_chunks(bm25, KEYWORD_CHUNKS, allowed))
-        for doc_id in self.headers.candidates(terms, info.dates, HEADER_DOCUMENTS):
-            rows = [c for c in idx.doc_chunks.get(doc_id, []) if allowed_set is None or c in allowed_set]
-            if not rows:
-                continue
-            sids = np.concatenate([np.asarray(idx.chunks[c].sentence_ids) for c in rows])
-            if len(sids) > HEADER_DOC_SENTENCES:
-                sims = idx.sentence_vectors[sids] @ qvec
-                sids = sids[np.argsort(-sims)[:HEADER_DOC_SENTENCES]]
-            sentence_pool.extend(int(s) for s in sids)
-        for c in dict.fromkeys(chunk_pool):
-            rec = idx.chunks[c]
-            sentence_pool.extend(rec.sentence_ids)
+        if terms.who_terms or terms.all_terms or info.dates:
+            for doc_id in self.headers.best(header, HEADER_DOCUMENTS):
+                span = idx.doc_chunks.get(doc_id, range(0))
+                rows = np.arange(span.start, span.stop, dtype=np.int64)
+                if allowed is not None:
+                    rows = np.intersect1d(rows, allowed)
+                if not len(rows):
+                    continue
+                sids = _sentence_rows(table, rows)
+                if len(sids) > HEADER_DOC_SENTENCES:
+                    sims = idx.sentence_vectors[sids] @ qvec
+                    sids = sids[np.argsort(-sims, kind="stable")[:HEADER_DOC_SENTENCES]]
+                pools.append(sids)
+        pools.append(_sentence_rows(table, np.asarray(list(dict.fromkeys(chunk_pool)), dtype=np.int64)))
+        pool = np.concatenate(pools)
+        if allowed is not None:
+            pool = pool[np.isin(idx.sentence_chunk[pool], allowed)]
+        # One candidate per sentence span (overlapping windows of a long paragraph repeat
+        # sentences): the first row met stands for it.
+        _, first = np.unique(idx.sentence_canonical[pool], return_index=True)
+        sids = pool[np.sort(first)]
+        if not info.about_document:
+            # A heading, or a fragment such as a dateline ("TOKYO, June 20."), answers questions
+            # about the document, never about its content; it may still be quoted beside one.
+            sids = sids[(idx.sentence_flags[sids] & (facts.HEADING | facts.FRAGMENT)) == 0]
+        names = [self._name(phrase) for phrase in name_phrases(question)]
+        view = self._view(self._question_view(question, info, qvec, terms, names, header), sids, bm25, terms, names)
+        return Candidates(view, rank_matrix(view), self._windows(view))
 
-        # One candidate per sentence span: overlapping windows of a long paragraph repeat sentences.
-        seen: dict[tuple[str, int], int] = {}
-        for sid in sentence_pool:
-            c = int(idx.sentence_chunk[sid])
-            if allowed_set is not None and c not in allowed_set:
-                continue
-            doc = self.corpus.documents[idx.chunks[c].doc_id]
-            key = (doc.doc_id, int(idx.sentences[sid][0]))
-            if key in seen:
-                continue
-            if not info.about_document and (
-                self.is_heading(doc, key[1]) or _too_short(doc.text[key[1] : int(idx.sentences[sid][1])])
-            ):
-                # A heading, or a fragment such as a dateline ("TOKYO, June 20."), answers questions
-                # about the document, never about its content; it may still be quoted beside one.
-                continue
-            seen[key] = sid
-        sids_arr = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
-        chunks_arr = idx.sentence_chunk[sids_arr]
-        return self._features(question, info, qvec, bm25, terms, sids_arr, chunks_arr)
-
-    def _features(
+    def _question_view(
         self,
         question: str,
         info: QuestionInfo,
         qvec: np.ndarray,
-        bm25: np.ndarray,
         terms: QuestionTerms,
-        sids: np.ndarray,
-        chunk_ids: np.ndarray,
-    ) -> Candidates:
-        idx = self.index
-        n = len(sids)
-        s_cos = idx.sentence_vectors[sids] @ qvec
-        c_cos = idx.chunk_vectors[chunk_ids] @ qvec
-
-        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
-        date_tokens = frozenset(self.tokenizer(info.date_words))
-        counted = frozenset(self.tokenizer(info.counted))
-        q_sequence = self.tokenizer(question)
-        q_tokens = list(dict.fromkeys(q_sequence))
-        weights = {t: self.keywords.idf(t) for t in q_tokens}
-        unknown_weight = sum(
+        names: Sequence[Name],
+        header: HeaderScores,
+    ) -> QuestionView:
+        tokens = tuple(dict.fromkeys(self.tokenizer(question)))
+        weights = np.asarray([self.keywords.idf(t) for t in tokens], dtype=np.float64)
+        date_tokens = set(self.tokenizer(info.date_words))
+        counted = set(self.tokenizer(info.counted))
+        unknown = sum(
             w
-            for t, w in weights.items()
+            for t, w in zip(tokens, weights, strict=True)
             if t not in self.keywords.doc_freq and t not in terms.all_terms and t not in date_tokens
         )
-        total_weight = sum(weights.values())
-        names = [self._name(phrase) for phrase in name_phrases(question)]
         absent = sum(1 for name in names if not name.found_in(self.corpus_vocabulary))
-        missing_cache: dict[str, float] = {}
-        names_missing = np.zeros(n, dtype=np.float64)
-        has_date_arr = np.zeros(n, dtype=bool)
-        matches: dict[str, DocumentMatch] = {}
-        feats = np.zeros((n, len(RANK_FEATURES)), dtype=np.float64)
-        windows: list[tuple[str, int, int]] = []
-        has_number = np.zeros(n, dtype=bool)
-        order = np.argsort(-s_cos, kind="stable")
-        sent_rank = np.empty(n, dtype=np.float64)
-        sent_rank[order] = np.arange(n)
-        doc_best: dict[str, float] = {}
-        doc_mass: dict[str, float] = {}
-        top_s = float(s_cos.max()) if n else 0.0
-        doc_ids = idx.chunks.doc_ids
-        for i, d_index in enumerate(idx.chunks.table[chunk_ids, 0].tolist()):
-            d = doc_ids[d_index]
-            doc_best[d] = max(doc_best.get(d, -1.0), float(s_cos[i]))
-            doc_mass[d] = doc_mass.get(d, 0.0) + math.exp(DOC_MASS_TEMPERATURE * (float(s_cos[i]) - top_s))
-        all_mass = sum(doc_mass.values()) or 1.0
-        top_c = float(c_cos.max()) if n else 0.0
-        # The sentence before and after each candidate, where its chunk has one: their closeness
-        # and the closeness of the three together, computed for all candidates at once.
-        table = idx.chunks.table[chunk_ids] if n else np.zeros((0, 7), dtype=np.int64)
+        return QuestionView(
+            text=question,
+            info=info,
+            vector=qvec,
+            tokens=tokens,
+            weights=weights,
+            date_tokens=np.asarray([t in date_tokens for t in tokens], dtype=bool),
+            counted=np.asarray([t in counted for t in tokens], dtype=bool),
+            unknown_words=float(unknown / weights.sum()) if weights.sum() else 0.0,
+            names_absent=absent / len(names) if names else 0.0,
+            header=header,
+        )
+
+    def _view(
+        self, question: QuestionView, sids: np.ndarray, bm25: np.ndarray, terms: QuestionTerms, names: Sequence[Name]
+    ) -> CandidateView:
+        """Every per-candidate array the features read, computed for all candidates at once."""
+        idx = self.index
+        qvec = question.vector
+        chunk_ids = idx.sentence_chunk[sids]
+        table = idx.chunks.table[chunk_ids] if len(sids) else np.zeros((0, 7), dtype=np.int64)
+        doc_positions = self._header_position[table[:, 0]]
+        # The sentence before and after each candidate, where its chunk has one.
         has_prev = sids > table[:, 5]
         has_next = sids + 1 < table[:, 5] + table[:, 6]
+        prev_rows = np.where(has_prev, sids - 1, sids)
+        next_rows = np.where(has_next, sids + 1, sids)
         vectors = idx.sentence_vectors
-        prev_vec = vectors[np.where(has_prev, sids - 1, sids)] * has_prev[:, None]
-        next_vec = vectors[np.where(has_next, sids + 1, sids)] * has_next[:, None]
+        s_vec = vectors[sids]
+        prev_vec = vectors[prev_rows] * has_prev[:, None]
+        next_vec = vectors[next_rows] * has_next[:, None]
+        s_cos = s_vec @ qvec
         prev_cos = np.where(has_prev, prev_vec @ qvec, -np.inf)
         next_cos = np.where(has_next, next_vec @ qvec, -np.inf)
-        nb_cos_all = np.where(has_prev | has_next, np.maximum(prev_cos, next_cos), s_cos)
-        window = vectors[sids] + prev_vec + next_vec
-        window_cos_all = (window @ qvec) / np.maximum(np.linalg.norm(window, axis=1), 1e-9)
-        for i in range(n):
-            sid = int(sids[i])
-            rec = idx.chunks[int(chunk_ids[i])]
-            doc = self.corpus.documents[rec.doc_id]
-            m = matches.get(rec.doc_id)
-            if m is None:
-                m = matches[rec.doc_id] = self.headers.match(rec.doc_id, terms, info.dates)
-            neighbours = [j for j, ok in ((sid - 1, has_prev[i]), (sid + 1, has_next[i])) if ok]
-            nb_cos = float(nb_cos_all[i])
-            window_cos = float(window_cos_all[i])
-            s_seq = self._sentence_tokens(sid, doc)
-            s_tokens = frozenset(s_seq)
-            w_seq = [t for j in sorted([sid, *neighbours]) for t in self._sentence_tokens(j, doc)]
-            w_tokens = frozenset(w_seq)
-            accounted = m.matched | date_tokens if m.date > 0 else m.matched
-            rest = {t: w for t, w in weights.items() if t not in accounted}
-            start, end = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
-            w_start = int(idx.sentences[min([sid, *neighbours])][0])
-            w_end = int(idx.sentences[max([sid, *neighbours])][1])
-            windows.append((rec.doc_id, w_start, w_end))
-            missing = missing_cache.get(rec.doc_id)
-            if missing is None:
-                missing = missing_cache[rec.doc_id] = self._share_missing(names, rec.doc_id)
-            names_missing[i] = missing
-            heading = self.is_heading(doc, start)
-            # Figures and dates are looked for only when the question asks for one: the searches
-            # cost more than every other feature together.
-            number_fit = 0.0
-            if info.wants_number:
-                window_text = doc.text[w_start:w_end]
-                has_number[i] = has_quantity(window_text) and (not counted or bool(counted & w_tokens))
-                number_fit = 1.0 if has_quantity(doc.text[start:end]) else (0.5 if has_number[i] else -1.0)
-            if info.wants_date:
-                has_date_arr[i] = has_date(doc.text[w_start:w_end])
-            feats[i] = (
-                s_cos[i],
-                s_cos[i] - top_s,
-                c_cos[i],
-                c_cos[i] - top_c,
-                nb_cos,
-                window_cos,
-                float(bm25[int(chunk_ids[i])]) / top_bm25 if top_bm25 > 0 else 0.0,
-                coverage(weights, s_tokens),
-                coverage(weights, w_tokens),
-                coverage(rest, w_tokens) if rest else 0.0,
-                m.fields,
-                m.who,
-                m.who_miss,
-                m.date,
-                1.0 if heading else 0.0,
-                1.0 if heading and info.about_document else 0.0,
-                number_fit,
-                math.log1p(end - start) / math.log(400.0),
-                doc_best[rec.doc_id] - top_s,
-                math.log(doc_mass[rec.doc_id] / all_mass),
-                1.0 / (1.0 + sent_rank[i]),
-            )
-        return Candidates(
+        window = s_vec + prev_vec + next_vec
+        flags = idx.sentence_flags
+        top_bm25 = float(bm25.max()) if len(bm25) else 0.0
+        sentence_has = self._holds(question.tokens, sids)
+        window_has = sentence_has | (self._holds(question.tokens, prev_rows) & has_prev[:, None])
+        window_has |= self._holds(question.tokens, next_rows) & has_next[:, None]
+        spans = idx.sentences[sids] if len(sids) else np.zeros((0, 2), dtype=np.int64)
+        return CandidateView(
             question=question,
-            info=info,
             sentence_ids=sids,
-            chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
-            features=feats,
-            windows=windows,
-            unknown_words=unknown_weight / total_weight if total_weight else 0.0,
-            names_absent=absent / len(names) if names else 0.0,
-            has_number=has_number,
-            query_vector=qvec,
-            names_missing=names_missing,
-            has_date=has_date_arr,
+            chunk_ids=chunk_ids,
+            doc_positions=doc_positions,
+            sentence_cos=s_cos,
+            chunk_cos=idx.chunk_vectors[chunk_ids] @ qvec,
+            neighbour_cos=np.where(has_prev | has_next, np.maximum(prev_cos, next_cos), s_cos),
+            window_cos=(window @ qvec) / np.maximum(np.linalg.norm(window, axis=1), 1e-9),
+            bm25=bm25[chunk_ids] / top_bm25 if top_bm25 > 0 else np.zeros(len(sids)),
+            flags=flags[sids],
+            window_flags=flags[sids] | (flags[prev_rows] * has_prev) | (flags[next_rows] * has_next),
+            sentence_has=sentence_has,
+            window_has=window_has,
+            accounted=self._accounted(question, terms, doc_positions),
+            names_missing=self._names_missing(names, doc_positions),
+            lengths=(spans[:, 1] - spans[:, 0]).astype(np.float64),
         )
+
+    def _holds(self, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """Sentences x tokens: which of the tokens each sentence row holds."""
+        vocab = self.keywords.vocab
+        wanted = np.asarray([vocab.get(t, -1) for t in tokens], dtype=np.int64)
+        out = np.zeros((len(rows), len(tokens)), dtype=bool)
+        known = np.flatnonzero(wanted >= 0)
+        if not len(known) or not len(rows):
+            return out
+        assert self.keywords.sentences is not None
+        ids, owner = self.keywords.sentences.gather(rows)
+        order = np.argsort(wanted[known])
+        sorted_ids = wanted[known][order]
+        at = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+        hit = sorted_ids[at] == ids
+        out[owner[hit], known[order][at[hit]]] = True
+        return out
+
+    def _accounted(self, question: QuestionView, terms: QuestionTerms, doc_positions: np.ndarray) -> np.ndarray:
+        """Candidates x question tokens that the candidate's document header accounts for; the date
+        words only when the document's date fits them."""
+        docs, inverse = np.unique(doc_positions, return_inverse=True)
+        per_doc = self.headers.accounted(terms, question.tokens, docs)
+        per_doc |= (question.header.date[docs] > 0)[:, None] & question.date_tokens[None, :]
+        return per_doc[inverse]
 
     def _name(self, phrase: str) -> Name:
         tokens = self.tokenizer(phrase)
@@ -549,61 +531,64 @@ class SearchEngine:
         rest = pattern.sub(" ", phrase) if pattern is not None else phrase
         return Name(groups, tuple(dict.fromkeys(t for t in self.tokenizer(rest) if t not in groups)))
 
-    def _share_missing(self, names: list[Name], doc_id: str) -> float:
-        """The share of the question's names that a document does not mention (text or header).
-
-        Only the tokens that could spell one of the names are looked up, in the keyword index's
-        token-to-chunk lists: tokenising whole documents cost milliseconds per document and question."""
+    def _names_missing(self, names: Sequence[Name], doc_positions: np.ndarray) -> np.ndarray:
+        """Per candidate, the share of the question's names that its document (text or header) does
+        not mention. Only the tokens that could spell a name are looked up, in the keyword index's
+        token-to-chunk lists, so no document is tokenised for a question."""
         if not names:
-            return 0.0
-        chunks = self.index.doc_chunks.get(doc_id, range(0))
-        present = set(self.headers.fields.get(doc_id, ()))
-        for token in self._name_tokens(tuple(names)):
-            hits = self.keywords.chunks_with(token)
-            if len(hits) and bool(np.any((hits >= chunks.start) & (hits < chunks.stop))):
-                present.add(token)
-        vocabulary = Vocabulary(present)
-        return sum(1 for name in names if not name.found_in(vocabulary)) / len(names)
+            return np.zeros(len(doc_positions))
+        docs, inverse = np.unique(doc_positions, return_inverse=True)
+        chunk_docs = self._header_position[self.index.chunks.table[:, 0]]
+        tokens = sorted(self._name_tokens(names))
+        held = (
+            np.stack([np.isin(docs, chunk_docs[self.keywords.chunks_with(t)]) for t in tokens], axis=1)
+            if tokens
+            else None
+        )
+        shares = np.zeros(len(docs))
+        for i, d in enumerate(docs.tolist()):
+            present = set(self.headers.fields.get(self.headers.doc_ids[d], ())) if d >= 0 else set()
+            if held is not None:
+                present.update(t for t, here in zip(tokens, held[i].tolist(), strict=True) if here)
+            vocabulary = Vocabulary(present)
+            shares[i] = sum(1 for name in names if not name.found_in(vocabulary)) / len(names)
+        return shares[inverse]
 
-    @lru_cache(maxsize=256)  # noqa: B019  # one engine lives as long as the process
-    def _name_tokens(self, names: tuple[Name, ...]) -> frozenset[str]:
+    def _name_tokens(self, names: Sequence[Name]) -> set[str]:
         """Every corpus token that can stand for a word of these names: its alias group, or a form."""
         tokens: set[str] = set()
         for name in names:
             tokens |= name.groups
             for word in name.words:
                 tokens.update(self.corpus_vocabulary.forms(word, 4))  # as Name.found_in looks
-        return frozenset(tokens)
+        return tokens
 
     @cached_property
     def corpus_vocabulary(self) -> Vocabulary:
         """Every token of every text and header: a name outside it is one no statement mentions."""
         return Vocabulary(set(self.keywords.doc_freq) | set(self.headers.df_all))
 
-    def _sentence_tokens(self, sid: int, doc: Document) -> tuple[str, ...]:
-        cached = self._tokens.get(sid)
-        if cached is None:
-            if len(self._tokens) > 200_000:
-                self._tokens.clear()
-            s, e = self.index.sentences[sid]
-            cached = self._tokens[sid] = tuple(self.tokenizer(doc.text[int(s) : int(e)]))
-        return cached
+    def _windows(self, view: CandidateView) -> list[tuple[str, int, int]]:
+        """(doc_id, start, end) of each candidate with its neighbours in its chunk."""
+        idx = self.index
+        table = idx.chunks.table[view.chunk_ids] if len(view) else np.zeros((0, 7), dtype=np.int64)
+        lo = np.maximum(view.sentence_ids - 1, table[:, 5])
+        hi = np.minimum(view.sentence_ids + 1, table[:, 5] + table[:, 6] - 1)
+        doc_ids = idx.chunks.doc_ids
+        return [
+            (doc_ids[int(d)], int(idx.sentences[a][0]), int(idx.sentences[b][1]))
+            for d, a, b in zip(table[:, 0].tolist(), lo.tolist(), hi.tolist(), strict=True)
+        ]
 
     def paragraph_at(self, doc: Document, offset: int) -> Paragraph:
-        paras = self.paragraphs(doc.doc_id)
-        i = max(0, bisect.bisect_right(self._starts[doc.doc_id], offset) - 1)
-        return paras[i]
+        paras, starts = self._paragraph_table(doc.doc_id)
+        return paras[max(0, bisect.bisect_right(starts, offset) - 1)]
 
     def is_heading(self, doc: Document, offset: int) -> bool:
         """Title blocks, symbols, datelines: context for what follows, not an answer to a question
         about content."""
         para = self.paragraph_at(doc, offset)
-        key = (doc.doc_id, para.number)
-        cached = self._heading.get(key)
-        if cached is None:
-            text = doc.text[para.start : para.end]
-            cached = self._heading[key] = is_heading(text, doc.title)
-        return cached
+        return is_heading(doc.text[para.start : para.end], doc.title)
 
     # -- choosing what to show ----------------------------------------------------------------
 
@@ -611,13 +596,13 @@ class SearchEngine:
         self, cands: Candidates, scores: np.ndarray, order: np.ndarray, k: int, *, heading_ok: bool
     ) -> list[Result]:
         """Best candidates, one per paragraph; headings only for questions about the document."""
-        col_heading = RANK_FEATURES.index("heading")
+        heading = (cands.view.flags & facts.HEADING) > 0
         results: list[Result] = []
         taken: list[tuple[str, ParagraphSpan]] = []
         for i in order:
             if len(results) >= k:
                 break
-            if not heading_ok and cands.features[i, col_heading] > 0:
+            if not heading_ok and heading[i]:
                 continue
             result = self._result(cands, int(i), float(scores[i]))
             if any(d == result.doc_id and result.paragraph.overlaps(span) for d, span in taken):
@@ -631,20 +616,16 @@ class SearchEngine:
         sid = int(cands.sentence_ids[i])
         rec = idx.chunks[int(cands.chunk_ids[i])]
         doc = self.corpus.documents[rec.doc_id]
-        sids = rec.sentence_ids
-        spans = [(int(idx.sentences[j][0]), int(idx.sentences[j][1])) for j in sids]
+        rows = np.arange(rec.sentence_start, rec.sentence_start + rec.sentence_count)
+        spans = [(int(s), int(e)) for s, e in idx.sentences[rows].tolist()]
         best = sid - rec.sentence_start
-        heading = self.is_heading(doc, spans[best][0])
-        weights = {t: self.keywords.idf(t) for t in self.tokenizer(cands.question)}
-        dense = idx.sentence_vectors[sids.start : sids.stop] @ cands.query_vector
-        scores = []
-        for j, ((s, _e), d) in enumerate(zip(spans, dense, strict=True)):
-            if j != best and self.is_heading(doc, s) != heading:
-                scores.append(-math.inf)  # never join a heading to a content quote, or the reverse
-                continue
-            tokens = frozenset(self._sentence_tokens(sids.start + j, doc))
-            scores.append(float(d) + LEXICAL_IN_QUOTE * coverage(weights, tokens))
-        quote = choose_quote(spans, scores, best=best)
+        heading = (idx.sentence_flags[rows] & facts.HEADING) > 0
+        question = cands.view.question
+        scores = idx.sentence_vectors[rows] @ question.vector
+        scores += LEXICAL_IN_QUOTE * weighted_share(self._holds(question.tokens, rows), question.weights)
+        # Never join a heading to a content quote, or the reverse.
+        scores = np.where(heading == heading[best], scores, -math.inf)
+        quote = choose_quote(spans, scores.tolist(), best=best)
         paragraph = self._paragraphs_of(doc, quote.start, quote.end)
         return Result(
             doc_id=doc.doc_id,

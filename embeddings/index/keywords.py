@@ -163,9 +163,11 @@ class KeywordIndex:
     """BM25 over chunk texts, built with the index and memory-mapped from it at open; rebuilt in
     memory only when the tokenizer (the alias list) changed since the build."""
 
-    def __init__(self, bm25: Any, tokenizer: Tokenizer) -> None:
+    def __init__(self, bm25: Any, tokenizer: Tokenizer, sentences: SentenceTokens | None = None) -> None:
         self._bm25: Any = bm25
         self.tokenizer = tokenizer
+        self.sentences = sentences
+        """Each sentence's tokens in this index's vocabulary, when the index was given the sentences."""
         self.size = int(self._bm25.scores["num_docs"])
         self._vocab: dict[str, int] = self._bm25.vocab_dict
         frequencies = np.diff(np.asarray(self._bm25.scores["indptr"]))
@@ -173,21 +175,31 @@ class KeywordIndex:
         self.doc_freq: dict[str, int] = {t: int(frequencies[i]) for t, i in self._vocab.items() if i < len(frequencies)}
 
     @classmethod
-    def build(cls, texts: Sequence[str], tokenizer: Tokenizer) -> KeywordIndex:
+    def build(cls, texts: Sequence[str], tokenizer: Tokenizer, sentences: Sequence[str] = ()) -> KeywordIndex:
+        """BM25 over the chunk texts, and the tokens of the sentences (the rows of the index's
+        sentence table) in the same vocabulary."""
         bm25 = _bm25s().BM25()
         bm25.index([tokenizer(t) or [""] for t in texts], show_progress=False)
-        return cls(bm25, tokenizer)
+        return cls(bm25, tokenizer, SentenceTokens.build(sentences, tokenizer, bm25.vocab_dict))
 
     def save(self, folder: Path) -> list[str]:
         """Write into `folder`; return the names of the files written, for the manifest."""
         folder.mkdir(parents=True, exist_ok=True)
         self._bm25.save(str(folder), show_progress=False)
+        if self.sentences is not None:
+            self.sentences.save(folder)
         return sorted(f.name for f in folder.iterdir())
 
     @classmethod
     def load(cls, folder: Path, tokenizer: Tokenizer) -> KeywordIndex:
         bm25 = _bm25s().BM25.load(str(folder), mmap=True, show_progress=False)
-        return cls(bm25, tokenizer)
+        sentences = SentenceTokens.load(folder) if (folder / SentenceTokens.IDS).exists() else None
+        return cls(bm25, tokenizer, sentences)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """Token to its id (its column in the score matrix; `SentenceTokens` uses the same ids)."""
+        return self._vocab
 
     def chunks_with(self, token: str) -> np.ndarray:
         """Ids of the chunks that contain the token (empty when none does)."""
@@ -210,6 +222,56 @@ class KeywordIndex:
     def idf(self, token: str) -> float:
         df = self.doc_freq.get(token, 0)
         return float(np.log(1.0 + (self.size - df + 0.5) / (df + 0.5)))
+
+
+class SentenceTokens:
+    """The distinct keyword tokens of every sentence, as ids of the keyword index's vocabulary, in
+    one flat array with offsets (`ids[offsets[i]:offsets[i + 1]]` for sentence i, sorted).
+
+    Made with the keyword index (the same tokenizer and vocabulary) and stored beside it, so that a
+    question measures which of its words each candidate holds with array operations instead of
+    tokenising hundreds of sentences."""
+
+    IDS = "sentence_tokens.npy"
+    OFFSETS = "sentence_token_offsets.npy"
+
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray) -> None:
+        self.ids = ids
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def build(cls, texts: Sequence[str], tokenizer: Tokenizer, vocab: dict[str, int]) -> SentenceTokens:
+        rows = [sorted({vocab[t] for t in tokenizer(text) if t in vocab}) for text in texts]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(r) for r in rows])
+        ids = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(offsets[-1]))
+        return cls(ids, offsets)
+
+    def save(self, folder: Path) -> list[str]:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / self.IDS, self.ids)
+        np.save(folder / self.OFFSETS, self.offsets)
+        return [self.IDS, self.OFFSETS]
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceTokens:
+        return cls(
+            np.asarray(np.load(folder / cls.IDS, mmap_mode="r")),
+            np.asarray(np.load(folder / cls.OFFSETS, mmap_mode="r")),
+        )
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The token ids of these sentences in one array, and for each id the position in `rows` of
+        the sentence it came from."""
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        lengths = ends - starts
+        owner = np.repeat(np.arange(len(rows)), lengths)
+        # positions: starts[owner] + rank within its sentence
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return self.ids[np.repeat(starts, lengths) + within], owner
 
 
 def _bm25s() -> Any:

@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from embeddings.corpus.chunking import CHUNKER_VERSION, ParagraphSpan, chunk_document
 from embeddings.corpus.documents import Corpus, Document
+from embeddings.corpus.facts import sentence_facts
 from embeddings.errors import IndexStateError, StaleIndexError
 from embeddings.index import question_model
 from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
@@ -49,7 +50,7 @@ from embeddings.index.vectors import HNSW_THRESHOLD, VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.npy"
@@ -58,6 +59,7 @@ CHUNK_KEYS = "chunk_keys.npy"
 SENTENCE_KEYS = "sentence_keys.npy"
 CHUNK_VECTORS = "chunk_vectors.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_FACTS = "sentence_facts.npy"
 CHUNK_FAISS = "chunks.faiss"
 CHUNK_GRAPH_ROWS = "chunks.graph.npy"
 SENTENCE_GRAPH_ROWS = "sentences.graph.npy"
@@ -311,6 +313,7 @@ class Index:
         sentences: np.ndarray,
         chunk_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
+        facts: np.ndarray,
         chunk_index: VectorIndex | None = None,
         sentence_index: VectorIndex | None = None,
     ) -> None:
@@ -318,6 +321,13 @@ class Index:
         self.manifest = manifest
         self.chunks = chunks
         self.sentences = sentences
+        self.sentence_paragraph = facts[:, 0]
+        """The paragraph number of each sentence row."""
+        self.sentence_flags = facts[:, 1]
+        """What each sentence holds (`embeddings.corpus.facts` flags)."""
+        self.sentence_canonical = facts[:, 2]
+        """The first row with the same document and span: overlapping windows of a long paragraph
+        repeat sentences, and a question considers each span once."""
         self.chunk_vectors = chunk_vectors
         self.sentence_vectors = sentence_vectors
         counts = chunks.table[:, 6] if len(chunks) else np.zeros(0, dtype=np.int64)
@@ -421,14 +431,14 @@ def load_index(index_dir: Path, verify: bool = True, *, full: bool = False) -> I
     try:
         # Mapped, not read: pages come in as questions touch them. np.asarray drops the memmap
         # subclass, whose per-item Python overhead would dominate a question.
-        table, sentences, chunk_vectors, sentence_vectors = (
+        table, sentences, chunk_vectors, sentence_vectors, facts = (
             np.asarray(np.load(folder / name, mmap_mode="r"))
-            for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS)
+            for name in (CHUNKS, SENTENCES, CHUNK_VECTORS, SENTENCE_VECTORS, SENTENCE_FACTS)
         )
     except (OSError, ValueError) as exc:
         raise IndexStateError(f"index arrays in {folder} are unreadable ({exc})") from None
     chunks = ChunkTable(table, list(manifest.documents))
-    _check_rows(folder, chunks, sentences, chunk_vectors, sentence_vectors, manifest.model.dim)
+    _check_rows(folder, chunks, sentences, chunk_vectors, sentence_vectors, facts, manifest.model.dim)
     chunk_index = sentence_index = None
     if manifest.vector_kind == "hnsw":
         try:
@@ -438,7 +448,9 @@ def load_index(index_dir: Path, verify: bool = True, *, full: bool = False) -> I
             )
         except (OSError, ValueError, RuntimeError) as exc:
             raise IndexStateError(f"the vector graphs in {folder} are unreadable ({exc})") from None
-    return Index(folder, manifest, chunks, sentences, chunk_vectors, sentence_vectors, chunk_index, sentence_index)
+    return Index(
+        folder, manifest, chunks, sentences, chunk_vectors, sentence_vectors, facts, chunk_index, sentence_index
+    )
 
 
 def _check_rows(
@@ -447,6 +459,7 @@ def _check_rows(
     sentences: np.ndarray,
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
+    facts: np.ndarray,
     dim: int,
 ) -> None:
     """Shapes and cross-references, checked with array operations so a million rows cost nothing."""
@@ -468,6 +481,10 @@ def _check_rows(
         problems.append(f"{len(table)} chunks but chunk vectors of shape {chunk_vectors.shape}")
     if sentence_vectors.shape != (len(sentences), dim):
         problems.append(f"{len(sentences)} sentences but sentence vectors of shape {sentence_vectors.shape}")
+    if facts.shape != (len(sentences), 3):
+        problems.append(f"{len(sentences)} sentences but sentence facts of shape {facts.shape}")
+    elif len(facts) and not ((facts[:, 2] >= 0) & (facts[:, 2] <= np.arange(len(facts)))).all():
+        problems.append("sentence facts name rows that do not precede them")
     if problems:
         raise IndexStateError(f"index in {folder} is inconsistent: {'; '.join(problems)}")
 
@@ -574,6 +591,7 @@ def _update(
 
     chunks: list[ChunkRecord] = []
     spans: list[tuple[int, int]] = []
+    facts: list[np.ndarray] = []
     passages: list[Passage] = []
     documents = list(corpus.documents.values())
     for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 2, leave=False):
@@ -596,10 +614,12 @@ def _update(
                 (ch.start, ch.end, ch.first_paragraph, ch.last_paragraph, list(ch.sentences))
                 for ch in chunk_document(doc.text, embedder.count_tokens, limit)
             ]
+        first_row = len(spans)
         for start, end, first, last, sentences in pieces:
             chunks.append(ChunkRecord(doc.doc_id, start, end, first, last, len(spans), len(sentences)))
             spans.extend(sentences)
             passages.append(Passage.of(doc, start, end, sentences))
+        facts.append(_document_facts(doc, spans[first_row:], first_row, old if reusable else None))
 
     cache: dict[str, np.ndarray] = {}
     if old is not None:
@@ -633,7 +653,7 @@ def _update(
     )
     keywords = None
     if tokenizer is not None:
-        keywords = KeywordIndex.build(keyword_texts(corpus, chunks), tokenizer)
+        keywords = KeywordIndex.build(keyword_texts(corpus, chunks), tokenizer, sentence_texts(corpus, chunks, spans))
     chunk_vectors = chunk_vectors.astype(np.float32)
     sentence_vectors = sentence_vectors.astype(np.float32)
     graphs = None
@@ -650,6 +670,7 @@ def _update(
     build = Build(
         ChunkTable.of(chunks, list(manifest.documents)),
         np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+        np.concatenate(facts) if facts else np.zeros((0, 3), dtype=np.int64),
         chunk_keys,
         sentence_keys,
         chunk_vectors,
@@ -704,6 +725,35 @@ def keyword_texts(corpus: Corpus, chunks: Iterable[ChunkRecord]) -> list[str]:
     return [corpus.documents[c.doc_id].text[c.start : c.end] for c in chunks]
 
 
+def sentence_texts(
+    corpus: Corpus, chunks: Iterable[ChunkRecord], spans: Sequence[tuple[int, int]] | np.ndarray
+) -> list[str]:
+    """Each sentence row's text, in row order: what the keyword index's sentence tokens are made of."""
+    return [
+        corpus.documents[c.doc_id].text[int(spans[row][0]) : int(spans[row][1])]
+        for c in chunks
+        for row in c.sentence_ids
+    ]
+
+
+def _document_facts(doc: Document, spans: Sequence[tuple[int, int]], first_row: int, old: Index | None) -> np.ndarray:
+    """Paragraph, flags and canonical row of one document's sentence rows (which start at
+    `first_row`): copied from the previous build when the document is unchanged."""
+    if old is not None:
+        rows = old.doc_chunks.get(doc.doc_id, range(0))
+        if len(rows):
+            lo = int(old.chunks.table[rows.start, 5])
+            before = np.stack([old.sentence_paragraph, old.sentence_flags, old.sentence_canonical], axis=1)
+            kept = np.array(before[lo : lo + len(spans)], dtype=np.int64)
+            if len(kept) == len(spans):
+                kept[:, 2] += first_row - lo
+                return kept
+    numbers, flags = sentence_facts(doc.text, doc.title, spans)
+    first_of: dict[tuple[int, int], int] = {}
+    canonical = np.asarray([first_of.setdefault(span, first_row + i) for i, span in enumerate(spans)], dtype=np.int64)
+    return np.stack([numbers, flags, canonical], axis=1)
+
+
 def context_header(doc: Document) -> str:
     """Prefixed to a chunk before embedding: a paragraph rarely names its document's subject, and
     without it the heading of the right document outranks the paragraph that answers."""
@@ -755,6 +805,7 @@ class Build:
 
     chunks: ChunkTable
     sentences: np.ndarray
+    facts: np.ndarray
     chunk_keys: list[str]
     sentence_keys: list[str]
     chunk_vectors: np.ndarray
@@ -778,6 +829,7 @@ def _write_build(
         arrays = {
             CHUNKS: build.chunks.table,
             SENTENCES: build.sentences,
+            SENTENCE_FACTS: build.facts,
             CHUNK_KEYS: np.asarray(build.chunk_keys, dtype="S32"),
             SENTENCE_KEYS: np.asarray(build.sentence_keys, dtype="S32"),
             CHUNK_VECTORS: build.chunk_vectors,

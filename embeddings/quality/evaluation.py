@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.answer.search import Answer, Candidates, SearchEngine
+from embeddings.answer.search import Answer, Candidates, SearchEngine, rank_scores
 from embeddings.errors import VerbatimError
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
@@ -32,6 +32,15 @@ class Question:
     question: str
     evidence: tuple[str, ...]
     docs: tuple[str, ...] = ()
+    style: str = ""
+    """The question's style when its line gives one (`*styles.json` maps may give it instead)."""
+    near_doc: str = ""
+    """For a near miss: the statement it nearly matches (its documents, for grouping folds)."""
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """Every statement the question is about: where its evidence is, or what it nearly matches."""
+        return tuple(dict.fromkeys([*self.docs, *([self.near_doc] if self.near_doc else [])]))
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -51,6 +60,8 @@ def load_questions(path: Path) -> list[Question]:
                     str(row["question"]),
                     tuple(str(e) for e in row.get("evidence", [])),
                     tuple(str(d) for d in row.get("docs", [])),
+                    str(row.get("style", "")),
+                    str(row.get("near_doc", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -79,6 +90,11 @@ def load_styles(paths: Iterable[Path]) -> dict[str, str]:
             raise VerbatimError(f"{path}: styles must be a JSON object of question id -> style")
         styles.update({str(k): str(v) for k, v in data.items()})
     return styles
+
+
+def style_of(question: Question, styles: dict[str, str]) -> str:
+    """A question's style: from a styles map, else from its own line, else "-"."""
+    return styles.get(question.qid) or question.style or "-"
 
 
 def styles_beside(question_files: Sequence[Path]) -> list[Path]:
@@ -184,7 +200,7 @@ def evaluate(
     for q in questions:
         answer = ask(q)
         rank = rank_of_answer(answer, q.evidence) if answer.answered and q.evidence else None
-        report.add(Outcome(q, (styles or {}).get(q.qid, "-"), answer, rank))
+        report.add(Outcome(q, style_of(q, styles or {}), answer, rank))
     return report
 
 
@@ -222,7 +238,7 @@ def locate(engine: SearchEngine, question: Question, cands: Candidates | None) -
     idx = engine.index
     ranks: dict[int, int] = {}
     if cands is not None and len(cands):
-        scores = engine.models.ranker.decision(cands.features)
+        scores = rank_scores(cands, engine.models)
         for r, i in enumerate(np.argsort(-scores, kind="stable"), 1):
             ranks.setdefault(int(cands.sentence_ids[i]), r)
     found: dict[tuple[str, int], Evidence] = {}

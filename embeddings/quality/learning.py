@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from embeddings.answer.ranking import ANSWER_FEATURES, RANK_FEATURES, VETO_CANDIDATES, VETO_LEVELS, LinearModel, Models
 from embeddings.answer.search import Answer, Candidates, SearchEngine, answer_features
-from embeddings.quality.evaluation import Outcome, Question, Report, fold, holds_evidence, rank_of_answer
+from embeddings.quality.evaluation import Outcome, Question, Report, fold, holds_evidence, rank_of_answer, style_of
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """Regularisation strengths tried for both models (inverse: small is strong)."""
@@ -63,30 +63,48 @@ def collect(engine: SearchEngine, questions: Sequence[Question], styles: dict[st
     for q in questions:
         cands = engine.candidates(q.question)
         if isinstance(cands, Answer):
-            examples.append(Example(q, styles.get(q.qid, "?"), None))
+            examples.append(Example(q, style_of(q, styles), None))
             continue
-        examples.append(Example(q, styles.get(q.qid, "?"), cands, label(engine, cands, q.evidence)))
+        examples.append(Example(q, style_of(q, styles), cands, label(engine, cands, q.evidence)))
     return examples
 
 
-def stratified_folds(examples: Sequence[Example], k: int, seed: int = SEED) -> list[int]:
-    """Fold number per example, so that every fold has its share of every style. The same question
-    asked over two corpora (with and without distractors) always falls in the same fold, so it is
-    never trained on in one setting and judged in the other."""
-    by_style: dict[str, list[str]] = defaultdict(list)
+def document_folds(examples: Sequence[Example], k: int, seed: int = SEED) -> list[int]:
+    """Fold number per example, grouped by document and balanced by style.
+
+    A user's new statements are never seen in training, so a fold's documents are never seen in
+    training either: questions about the same statement (its evidence, or the statement a near miss
+    nearly matches) share a fold, and so does the same question asked over two corpora. Groups are
+    placed largest first, each in the fold that so far has the fewest questions of its styles, so
+    every fold has its share of every style."""
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keys = []
     for ex in examples:
-        if ex.question.qid not in by_style[ex.style]:
-            by_style[ex.style].append(ex.question.qid)
-    rng = random.Random(seed)
+        names = [f"q:{ex.question.qid}", *(f"d:{d}" for d in ex.question.documents)]
+        for other in names[1:]:
+            parent[find(other)] = find(names[0])
+        keys.append(names[0])
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        members[find(key)].append(i)
+    groups = sorted(members)
+    random.Random(seed).shuffle(groups)
+    groups.sort(key=lambda g: -len({examples[i].question.qid for i in members[g]}))
+    load = [Counter[str]() for _ in range(k)]
     fold_of: dict[str, int] = {}
-    offset = 0
-    for style in sorted(by_style):
-        members = sorted(by_style[style])
-        rng.shuffle(members)
-        for j, qid in enumerate(members):
-            fold_of.setdefault(qid, (offset + j) % k)
-        offset += len(members)
-    return [fold_of[ex.question.qid] for ex in examples]
+    for g in groups:
+        styles = Counter(examples[i].style for i in members[g])
+        best = min(range(k), key=lambda f: (sum(load[f][st] for st in styles), sum(load[f].values()), f))
+        fold_of[g] = best
+        load[best] += styles
+    return [fold_of[find(key)] for key in keys]
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None = None) -> LinearModel:
@@ -100,14 +118,14 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None
     return LinearModel(tuple(), mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
 
-def fit_ranker(examples: Sequence[Example], c: float) -> LinearModel:
+def fit_ranker(examples: Sequence[Example], c: float, features: Sequence[str] = RANK_FEATURES) -> LinearModel:
     """Pairwise logistic regression: for every question, each right candidate against each wrong
     one, every question weighing the same. It learns what puts the answer above its neighbours in
     the same list, which pointwise training (right vs wrong across all questions) measured worse on
     held-back folds."""
     from sklearn.linear_model import LogisticRegression
 
-    every = np.concatenate([e.candidates.features for e in examples if e.candidates is not None])
+    every = np.concatenate([e.candidates.columns(features) for e in examples if e.candidates is not None])
     mean = every.mean(axis=0)
     scale = every.std(axis=0)
     scale[scale < 1e-9] = 1.0
@@ -115,7 +133,7 @@ def fit_ranker(examples: Sequence[Example], c: float) -> LinearModel:
     for ex in examples:
         if ex.candidates is None or not ex.answerable or not ex.labels.any() or ex.labels.all():
             continue
-        z = (ex.candidates.features - mean) / scale
+        z = (ex.candidates.columns(features) - mean) / scale
         pos, neg = z[ex.labels], z[~ex.labels]
         d = (pos[:, None, :] - neg[None, :, :]).reshape(-1, z.shape[1])
         diffs.append(d)
@@ -125,29 +143,42 @@ def fit_ranker(examples: Sequence[Example], c: float) -> LinearModel:
     w = np.concatenate(weights + weights) * len(diffs)
     model = LogisticRegression(C=c, fit_intercept=False, max_iter=5000)
     model.fit(x, y, sample_weight=w)
-    return LinearModel(RANK_FEATURES, mean, scale, model.coef_[0].astype(np.float64), 0.0)
+    return LinearModel(tuple(features), mean, scale, model.coef_[0].astype(np.float64), 0.0)
 
 
 def top_rank(ex: Example, ranker: LinearModel) -> int | None:
     """1-based rank of the first right candidate under this ranker (None if none is right)."""
     if ex.candidates is None or not ex.labels.any():
         return None
-    scores = ranker.decision(ex.candidates.features)
+    scores = ranker.decision(ex.candidates.columns(ranker.features))
     order = np.argsort(-scores, kind="stable")
     hits = np.nonzero(ex.labels[order])[0]
     return int(hits[0]) + 1
 
 
-def choose_c_ranker(examples: Sequence[Example], k: int = 4) -> float:
+@dataclass(frozen=True)
+class Recipe:
+    """What a training run learns from: the features each model reads and the most answerable
+    questions the decline may turn away."""
+
+    rank_features: tuple[str, ...] = RANK_FEATURES
+    answer_features: tuple[str, ...] = ANSWER_FEATURES
+    max_wrongly_declined: float = 0.03
+    """Share of answerable questions the decline may turn away on held-back folds; within it, as
+    many unanswerable ones as possible are declined. A wrong "nothing answers" hides a statement
+    from the reader, so it is the error kept small."""
+
+
+def choose_c_ranker(examples: Sequence[Example], features: Sequence[str] = RANK_FEATURES, k: int = 4) -> float:
     """The regularisation strength with the best mean reciprocal rank on inner held-back folds."""
-    folds = stratified_folds(examples, k, seed=SEED + 1)
+    folds = document_folds(examples, k, seed=SEED + 1)
     best_c, best = C_GRID[0], -1.0
     for c in C_GRID:
         total = 0.0
         for f in range(k):
             train = [e for e, g in zip(examples, folds, strict=True) if g != f]
             test = [e for e, g in zip(examples, folds, strict=True) if g == f]
-            ranker = fit_ranker(train, c)
+            ranker = fit_ranker(train, c, features)
             for ex in test:
                 r = top_rank(ex, ranker)
                 total += 1.0 / r if r else 0.0
@@ -156,52 +187,70 @@ def choose_c_ranker(examples: Sequence[Example], k: int = 4) -> float:
     return best_c
 
 
-def _answer_rows(examples: Sequence[Example], ranker: LinearModel) -> tuple[np.ndarray, np.ndarray]:
+def _answer_rows(
+    examples: Sequence[Example], ranker: LinearModel, features: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     rows, ys = [], []
     for ex in examples:
         if ex.candidates is None:
             continue
-        rows.append(answer_features(ex.candidates, ranker.decision(ex.candidates.features)))
+        scores = ranker.decision(ex.candidates.columns(ranker.features))
+        rows.append(answer_features(ex.candidates, scores, features))
         ys.append(1 if ex.answerable else 0)
-    return np.asarray(rows), np.asarray(ys)
+    return np.asarray(rows).reshape(-1, len(features)), np.asarray(ys)
 
 
-def _decision_errors(decisions: np.ndarray, answerable: np.ndarray, threshold: float) -> int:
-    """Questions the cut gets wrong: answerable ones declined plus unanswerable ones answered. Each
-    question counts once, so the cut follows the mix of questions people ask (mostly answerable)."""
-    return int(
-        ((decisions < threshold) & (answerable == 1)).sum() + ((decisions >= threshold) & (answerable == 0)).sum()
-    )
+@dataclass(frozen=True)
+class Cut:
+    """A decline rule measured on held-back decisions: the threshold, and what it does there."""
+
+    threshold: float
+    declined: int
+    """Unanswerable questions declined."""
+    wrongly_declined: int
+    """Answerable questions declined."""
 
 
-def _best_threshold(decisions: np.ndarray, answerable: np.ndarray) -> float:
-    """The cut with the fewest wrong decisions; ties go to the middle of the widest run of best cuts."""
-    values = np.unique(decisions)
-    cuts = np.concatenate([[values[0] - 1.0], (values[:-1] + values[1:]) / 2.0, [values[-1] + 1.0]])
-    errors = [_decision_errors(decisions, answerable, t) for t in cuts]
-    best = min(errors)
-    good = [t for t, e in zip(cuts, errors, strict=True) if e == best]
-    return float(np.median(good))
+def best_cut(decisions: np.ndarray, answerable: np.ndarray, vetoed: np.ndarray, max_wrong: float) -> Cut | None:
+    """The threshold that declines the most unanswerable questions while declining at most
+    `max_wrong` of the answerable ones (vetoed questions are declined whatever their decision);
+    None when the vetoes alone already decline too many answerable ones."""
+    n_answerable = int(answerable.sum())
+    allowed = int(np.floor(max_wrong * n_answerable + 1e-9)) - int((vetoed & (answerable == 1)).sum())
+    if allowed < 0:
+        return None
+    free = decisions[(answerable == 1) & ~vetoed]
+    ordered = np.sort(free)
+    if allowed >= len(ordered):
+        threshold = float(ordered[-1]) + 1.0 if len(ordered) else 0.0
+    else:
+        low = ordered[allowed - 1] if allowed > 0 else ordered[0] - 1.0
+        threshold = float((low + ordered[allowed]) / 2.0)
+    declined = int(((decisions < threshold) | vetoed)[answerable == 0].sum())
+    wrong = int(((decisions < threshold) | vetoed)[answerable == 1].sum())
+    return Cut(threshold, declined, wrong)
 
 
 def fit_answerable(
-    examples: Sequence[Example], ranker: LinearModel, k: int = 4
+    examples: Sequence[Example], ranker: LinearModel, recipe: Recipe, k: int = 4
 ) -> tuple[LinearModel, float, float, tuple[str, ...]]:
     """Answerability model, its regularisation, its threshold and its vetoes, each chosen on inner
     folds: every combination of vetoes is tried with every regularisation strength, and the one
-    that gets the fewest held-back questions wrong is kept."""
-    folds = stratified_folds(examples, k, seed=SEED + 2)
-    veto_cols = [ANSWER_FEATURES.index(v) for v in VETO_CANDIDATES]
+    that declines the most held-back unanswerable questions within the budget of wrongly declined
+    answerable ones is kept."""
+    names = recipe.answer_features
+    folds = document_folds(examples, k, seed=SEED + 2)
+    candidates = [v for v in VETO_CANDIDATES if v in names]
     combos = [
-        tuple(v for v, keep in zip(VETO_CANDIDATES, mask, strict=True) if keep)
-        for mask in itertools.product((False, True), repeat=len(VETO_CANDIDATES))
+        tuple(v for v, keep in zip(candidates, mask, strict=True) if keep)
+        for mask in itertools.product((False, True), repeat=len(candidates))
     ]
-    best: tuple[float, int, float, float, tuple[str, ...]] | None = None
+    best: tuple[tuple[int, int, int], float, Cut, tuple[str, ...]] | None = None
     for c in C_GRID:
-        decisions, truth, rows = np.zeros(0), np.zeros(0), np.zeros((0, len(ANSWER_FEATURES)))
+        decisions, truth, rows = np.zeros(0), np.zeros(0), np.zeros((0, len(names)))
         for f in range(k):
-            xtr, ytr = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g != f], ranker)
-            xte, yte = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g == f], ranker)
+            xtr, ytr = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g != f], ranker, names)
+            xte, yte = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g == f], ranker, names)
             if len(set(ytr.tolist())) < 2 or not len(xte):
                 continue
             decisions = np.concatenate([decisions, _logistic(xtr, ytr, c).decision(xte)])
@@ -212,29 +261,26 @@ def fit_answerable(
         for combo in combos:
             vetoed = np.zeros(len(rows), dtype=bool)
             for v in combo:
-                vetoed |= rows[:, veto_cols[VETO_CANDIDATES.index(v)]] >= VETO_LEVELS[v]
-            # A vetoed question is declined whatever its decision: the cut is chosen on the rest.
-            shown = np.where(vetoed, -np.inf, decisions)
-            threshold = _best_threshold(decisions[~vetoed], truth[~vetoed]) if (~vetoed).any() else 0.0
-            error = float(_decision_errors(shown, truth, threshold))
-            key = (error, len(combo))
-            if best is None or key < (best[0], len(best[4])):
-                best = (error, len(combo), c, threshold, combo)
+                vetoed |= rows[:, names.index(v)] >= VETO_LEVELS[v]
+            cut = best_cut(decisions, truth, vetoed, recipe.max_wrongly_declined)
+            if cut is None:
+                continue
+            key = (-cut.declined, cut.wrongly_declined, len(combo))
+            if best is None or key < best[0]:
+                best = (key, c, cut, combo)
     if best is None:
         raise ValueError("the pool needs answerable and unanswerable questions to learn when to decline")
-    _, _, c, threshold, combo = best
-    x, y = _answer_rows(examples, ranker)
+    _, c, cut, combo = best
+    x, y = _answer_rows(examples, ranker, names)
     model = _logistic(x, y, c)
-    return LinearModel(ANSWER_FEATURES, model.mean, model.scale, model.coef, model.intercept), c, threshold, combo
+    return LinearModel(tuple(names), model.mean, model.scale, model.coef, model.intercept), c, cut.threshold, combo
 
 
-def train(examples: Sequence[Example], decline_examples: Sequence[Example] | None = None) -> Models:
-    """Both models from a pool, with every choice made by cross-validation inside it. The decision
-    to decline may learn from other examples than the ranking (the same questions over a larger
-    corpus, where a near miss finds more to match)."""
-    c_rank = choose_c_ranker(examples)
-    ranker = fit_ranker(examples, c_rank)
-    answerable, c_answer, threshold, vetoes = fit_answerable(decline_examples or examples, ranker)
+def train(examples: Sequence[Example], recipe: Recipe = Recipe()) -> Models:
+    """Both models from a pool, with every choice made by cross-validation inside it."""
+    c_rank = choose_c_ranker(examples, recipe.rank_features)
+    ranker = fit_ranker(examples, c_rank, recipe.rank_features)
+    answerable, c_answer, threshold, vetoes = fit_answerable(examples, ranker, recipe)
     info = {
         "questions": len(examples),
         "answerable": sum(1 for e in examples if e.answerable),
