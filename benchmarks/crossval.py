@@ -189,7 +189,7 @@ def main() -> int:
             show(
                 f"curve_{share}",
                 f"held-back, trained on {share:.0%} of each training fold's documents",
-                judged(scale, examples, fold_models(examples, folds, share), fold_of),
+                judged(scale, examples, fold_models(training, folds, share), fold_of),
             )
     if args.heldback:
         shipped = shipped_models()

@@ -14,6 +14,9 @@ Sections:
   scale      100k and 1M rows of realistic vectors (real sentence vectors, perturbed): build,
              open, memory, question p50 and recall@10 against exact search; keyword top-k at 1M
   bot        20 and 50 simultaneous /ask through the local fake Discord, with the real model
+  sizes      whole questions (the pool's, one after another in one process) at 5, 305, 582 and
+             30,000 statements: the seeds, the seeds with the 300 UN speeches, and those with
+             statements made from theirs (their paragraphs recombined under varied headers)
 """
 
 from __future__ import annotations
@@ -466,6 +469,130 @@ async def _ask_many(fake: Any, app_id: str, questions: Sequence[str]) -> list[fl
     return list(await asyncio.gather(*(one(i, q) for i, q in enumerate(questions))))
 
 
+# ---- questions by corpus size ------------------------------------------------------------------
+
+SYNTHETIC_SEED = 30_000
+
+
+class RecombinedEmbedder(SentenceTransformerEmbedder):
+    """The real model, except that a passage already embedded in the real corpus (under another
+    title) takes its vectors from there: statements recombined from real paragraphs are indexed
+    in minutes instead of hours, with realistic vectors."""
+
+    def __init__(self, source: Any) -> None:
+        super().__init__()
+        self.known: dict[str, tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]] = {}
+        idx = source.index
+        for c, rec in enumerate(idx.chunks):
+            text = source.corpus.documents[rec.doc_id].text
+            body = text[rec.start : rec.end]
+            spans = {
+                (int(idx.sentences[j][0]) - rec.start, int(idx.sentences[j][1]) - rec.start): idx.sentence_vectors[j]
+                for j in rec.sentence_ids
+            }
+            self.known[body] = (idx.chunk_vectors[c], spans)
+        self.missed = 0
+
+    def encode_passages(self, texts: Sequence[str], spans: Any, *, progress: bool = False) -> Any:
+        vectors, sentence_rows, missing = [], [], []
+        for i, (text, own) in enumerate(zip(texts, spans, strict=True)):
+            shift = text.index("\n") + 1
+            found = self.known.get(text[shift:])
+            rows = [found[1].get((s - shift, e - shift)) for s, e in own] if found else [None]
+            if found is None or any(r is None for r in rows):
+                missing.append(i)
+                vectors.append(None)
+                sentence_rows.append(None)
+                continue
+            vectors.append(found[0])
+            sentence_rows.append(np.stack(rows))
+        if missing:
+            self.missed += len(missing)
+            fresh, fresh_rows = super().encode_passages([texts[i] for i in missing], [spans[i] for i in missing])
+            for i, row, rows in zip(missing, fresh, fresh_rows, strict=True):
+                vectors[i], sentence_rows[i] = row, rows
+        return np.stack(vectors).astype(np.float32), sentence_rows
+
+
+def synthetic_corpus(statements: int, source: Any) -> Path:
+    """The seeds and the 300 speeches, and as many more statements as it takes to reach
+    `statements`, each made of 6 to 14 real chunks (whole paragraphs, as their speech has them)
+    under the header of a random real speaker, venue and date."""
+    target = CACHE / f"corpus-synthetic{statements}"
+    if target.exists():
+        return target
+    rng = np.random.default_rng(SYNTHETIC_SEED)
+    tmp = CACHE / f"{target.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(CACHE / "corpus-ungd", tmp)
+    docs = list(source.corpus.documents.values())
+    chunks = [(rec.doc_id, rec.start, rec.end) for rec in source.index.chunks]
+    venues = sorted({d.venue for d in docs})
+    (tmp / "synthetic").mkdir()
+    for n in range(statements - len(docs)):
+        speaker = docs[int(rng.integers(len(docs)))]
+        date = np.datetime64("2015-01-01") + int(rng.integers(0, 4200))
+        picked = [chunks[int(i)] for i in rng.integers(0, len(chunks), int(rng.integers(6, 15)))]
+        body = "\n\n".join(source.corpus.documents[d].text[a:b] for d, a, b in picked)
+        venue = venues[int(rng.integers(len(venues)))]
+        header = (
+            f"---\ntitle: Statement by {speaker.speaker}, {venue} ({str(date)[:4]})\nspeaker: {speaker.speaker}\n"
+            f"organisation: {speaker.organisation}\nvenue: {venue}\ndate: {date}\n---\n"
+        )
+        (tmp / "synthetic" / f"synthetic{n:05d}.txt").write_text(header + body + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def section_sizes(sizes: Sequence[int] = (582, 30_000), questions: int = 300) -> None:
+    print(f"\n## Whole questions by corpus size ({questions} of the pool's, one after another, one process)")
+    from embeddings.quality.evaluation import load_questions
+
+    pool = [
+        q.question
+        for name in ("pool_dev.jsonl", "pool_lab.jsonl", "pool_ungd.jsonl")
+        for q in load_questions(ROOT / "benchmarks" / "questions" / name)
+    ]
+    asked = [pool[i] for i in np.random.default_rng(1).permutation(len(pool))[:questions]]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from crossval import open_bench_engine
+
+    scale = open_bench_engine(None)
+    engines: list[tuple[str, Callable[[], Any]]] = [("5", lambda: open_bench_engine(0)), ("305", lambda: scale)]
+    for size in sizes:
+
+        def opened(size: int = size) -> Any:
+            corpus = synthetic_corpus(size, scale)
+            embedder = RecombinedEmbedder(scale)
+            started = time.perf_counter()
+            engine = open_engine(
+                corpus,
+                CACHE / f"index-synthetic{size}",
+                embedder,
+                progress=True,
+                on_notice=lambda m: print(f"  ({m})", file=sys.stderr),
+            )
+            print(
+                f"  {size} statements: ready in {time.perf_counter() - started:.0f} s "
+                f"({embedder.missed} passages embedded afresh)"
+            )
+            return engine
+
+        engines.append((f"{size:,}", opened))
+    for label, make in engines:
+        engine = make()
+        for q in asked[:20]:
+            engine.search(q)
+        times = [timed(lambda q=q, engine=engine: engine.search(q)) for q in asked]
+        print(
+            line(
+                f"{label} statements ({len(engine.index.chunks):,} chunks, {len(engine.index.sentences):,} sentences)",
+                times,
+            )
+        )
+        print(f"  {'':<44} process resident memory {rss_mb():.0f} MB")
+
+
 SECTIONS = {
     "questions": section_questions,
     "cold": section_cold,
@@ -473,6 +600,7 @@ SECTIONS = {
     "rebuild": section_rebuild,
     "scale": section_scale,
     "bot": section_bot,
+    "sizes": section_sizes,
 }
 
 

@@ -17,7 +17,9 @@ from embeddings.quality.learning import Example, document_folds, label
 
 def test_shipped_models_load_and_round_trip() -> None:
     models = shipped_models()
-    assert models.ranker.features == RANK_FEATURES and models.answerable.features == ANSWER_FEATURES
+    assert models.ranker.features == RANK_FEATURES and models.answerable.features == ANSWER_FEATURES, (
+        "the shipped models are trained on the default features: run scripts/train_ranker.py"
+    )
     again = Models.from_json(json.loads(models.dumps()))
     x = np.random.default_rng(0).normal(size=(5, len(RANK_FEATURES)))
     np.testing.assert_allclose(again.ranker.decision(x), models.ranker.decision(x), atol=1e-4)
@@ -107,3 +109,19 @@ def test_vetoes_decline_from_their_level() -> None:
     row[:] = 0
     row[ANSWER_FEATURES.index("names_absent")] = 0.25
     assert not models.answers(row)[0], "a name no statement mentions declines"
+
+
+def test_a_decline_says_what_the_corpus_lacks_of_what_was_named(fake_engine: SearchEngine) -> None:
+    strict = dataclasses.replace(fake_engine.models, threshold=1e9)
+    cands = fake_engine.candidates("What did Japan say about sanctions in 2019?")
+    assert isinstance(cands, Candidates)
+    answer = fake_engine.answer(cands, models=strict)
+    assert not answer.answered
+    assert answer.scope == "it has no statement by Japan from 2019; Japan's are from 2018, 2023 and 2024"
+    assert "declined" in answer.to_json() and "no statement by Japan from 2019" in str(answer.to_json()["declined"])
+    fits = fake_engine.candidates("What did Japan say about sanctions in 2018?")
+    assert isinstance(fits, Candidates)
+    assert fake_engine.answer(fits, models=strict).scope == "", "a statement from then exists: nothing to say"
+    nobody = fake_engine.candidates("What did Zanzibar say about the ICBM launch?")
+    assert isinstance(nobody, Candidates)
+    assert fake_engine.answer(nobody, models=strict).scope == "no statement mentions Zanzibar"

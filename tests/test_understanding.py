@@ -76,12 +76,19 @@ def test_irregular_adjectives_come_from_data() -> None:
     assert expand_adjectives("no adjective here") == "no adjective here"
 
 
-def _doc(doc_id: str, speaker: str, organisation: str, date: dt.date, title: str = "Statement") -> Document:
+def _doc(
+    doc_id: str,
+    speaker: str,
+    organisation: str,
+    date: dt.date,
+    title: str = "Statement",
+    venue: str = "General Debate, UN General Assembly",
+) -> Document:
     return Document(
         doc_id,
         title,
         speaker,
-        "General Debate, UN General Assembly",
+        venue,
         date,
         "text",
         f"{doc_id}.txt",
@@ -122,3 +129,70 @@ def test_date_fit_is_a_signal_not_a_filter() -> None:
     assert date_fit(doc, [DateMention(2023, None)]) == -1.0
     assert date_fit(doc, [DateMention(None, 5, 31), DateMention(2024, None)]) == 1.0
     assert date_fit(doc, []) == 0.0
+
+
+def test_header_scores_for_all_documents_agree_with_each_documents_match() -> None:
+    """The array form (token-to-document lists) must give what the per-document match gives."""
+    docs = [
+        _doc(
+            "ltu",
+            "Gabrielius Landsbergis, Minister of Foreign Affairs (Lithuania)",
+            "Government of Lithuania",
+            dt.date(2023, 9, 19),
+        ),
+        _doc(
+            "rus",
+            "Sergey Lavrov, Minister of Foreign Affairs (Russian Federation)",
+            "Government of Russian Federation",
+            dt.date(2023, 9, 19),
+        ),
+        _doc("fra", "Catherine Colonna, Minister (France)", "Government of France", dt.date(2022, 9, 20)),
+    ]
+    index = MetadataIndex(docs, Tokenizer(load_aliases(CORPUS / "aliases.toml")))
+    for question in (
+        "What did Russia's foreign minister say about sanctions in 2023?",
+        "What is the French view on UN reform in September 2022?",
+        "Lithuania and France on Ukraine",
+        "What did anyone say about the weather?",
+    ):
+        terms = index.question_terms(question)
+        dates = understand(question).dates
+        scores = index.scores(terms, dates)
+        for doc_id, i in index.position.items():
+            m = index.match(doc_id, terms, dates)
+            assert (scores.who[i], scores.who_miss[i], scores.fields[i], scores.date[i]) == pytest.approx(
+                (m.who, m.who_miss, m.fields, m.date)
+            ), (question, doc_id)
+
+
+def test_a_first_word_names_a_speaker_only_when_a_statement_is_by_it() -> None:
+    docs = [
+        _doc("rwa", "Paul Kagame, President (Rwanda)", "Government of Rwanda", dt.date(2024, 9, 24)),
+        _doc(
+            "jpn",
+            "Permanent Representative of Japan to the United Nations",
+            "Government of Japan",
+            dt.date(2018, 9, 17),
+        ),
+        _doc(
+            "un1",
+            "Edi Rama, Prime Minister (Albania)",
+            "Government of Albania",
+            dt.date(2022, 9, 20),
+            venue="General Debate, United Nations General Assembly",
+        ),
+        _doc(
+            "un2",
+            "Penny Wong, Minister (Australia)",
+            "Government of Australia",
+            dt.date(2022, 9, 20),
+            venue="General Debate, United Nations General Assembly",
+        ),
+    ]
+    index = MetadataIndex(docs, Tokenizer(load_aliases(CORPUS / "aliases.toml")))
+    assert "rwanda" in index.question_terms("Rwanda 2024 Kwibuka Flame of Hope").who_terms
+    assert index.question_terms("Rwanda 2024 Kwibuka Flame of Hope").who_phrases == ("Rwanda",)
+    assert not index.question_terms("According to Rwanda's statement ...").who_terms.keys() - {"rwanda"}
+    assert not index.question_terms("What did the UN say about Rwanda's genocide?").who_terms.keys() - {"rwanda"}, (
+        "the UN names the venue of more statements than the speaker of any: it is not a speaker"
+    )

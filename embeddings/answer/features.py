@@ -46,8 +46,12 @@ class QuestionView:
     """IDF-weighted share of the question's words that neither the texts nor the headers contain."""
     names_absent: float
     """Share of the question's names (capitalised words) that no document mentions at all."""
+    absent_names: tuple[str, ...]
+    """Those names, as the question writes them."""
     header: HeaderScores
     """Every document's header match."""
+    who_phrases: tuple[str, ...] = ()
+    """The question's words for the speakers it names."""
 
 
 @dataclass
@@ -78,6 +82,8 @@ class CandidateView:
     when the document's date fits it)."""
     names_missing: np.ndarray
     """Share of the question's names that the candidate's document (text and header) lacks."""
+    doc_has: np.ndarray
+    """Candidates x question tokens: the words the candidate's document holds anywhere in its text."""
     lengths: np.ndarray
     """Characters of the sentence."""
 
@@ -261,6 +267,11 @@ def sent_rank(v: CandidateView) -> np.ndarray:
     return 1.0 / (1.0 + ranks)
 
 
+def doc_cover_rest(v: CandidateView) -> np.ndarray:
+    """Share of the words the header does not account for that the document holds anywhere."""
+    return weighted_share(v.doc_has, v.question.weights * ~v.accounted)
+
+
 # -- answer features: one number per question, from the ranked candidates ------------------------
 
 
@@ -311,3 +322,48 @@ def names_missing(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> fl
 @answer_feature
 def names_absent(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
     return v.question.names_absent
+
+
+@answer_feature
+def number_missing_top3(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    """A "how many" question none of whose three best passages has a figure beside what it counts."""
+    return 1.0 if v.question.info.wants_number and not _wants_number_and_has(v)[order[:3]].any() else 0.0
+
+
+@answer_feature
+def money_missing(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    """A question for an amount of money whose three best passages name none."""
+    return 1.0 if v.question.info.wants_money and not (v.window_flags[order[:3]] & facts.MONEY).any() else 0.0
+
+
+@answer_feature
+def percent_missing(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    """A question for a share whose three best passages give none."""
+    return 1.0 if v.question.info.wants_percent and not (v.window_flags[order[:3]] & facts.PERCENT).any() else 0.0
+
+
+@answer_feature
+def top_doc_cover(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    """Share of the question's words (beyond what the header accounts for) that the best passage's
+    document holds anywhere: a near miss asks about something the statement never mentions."""
+    return float(doc_cover_rest(v)[order[0]])
+
+
+@answer_feature
+def score_margin(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    return float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else 0.0
+
+
+@answer_feature
+def who_date_conflict(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    """The question names a speaker and a date, and no statement by that speaker is from then
+    ("What did Albania say at the 2019 General Assembly?" with Albania's 2022-2024 statements)."""
+    header = v.question.header
+    if not v.question.info.dates or not (header.who > 0).any():
+        return 0.0
+    return 0.0 if ((header.who > 0) & (header.date > 0)).any() else 1.0
+
+
+@answer_feature
+def top_header_who(v: CandidateView, scores: np.ndarray, order: np.ndarray) -> float:
+    return float(v.question.header.who[v.doc_positions[order[0]]])

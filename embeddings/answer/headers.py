@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from embeddings.answer.question import DateMention, name_phrases
 from embeddings.corpus.documents import Document
 from embeddings.index.keywords import Tokenizer
 
+_POSSESSIVE = re.compile(r"['’]s?$")
+_FIRST_WORD = re.compile(r"\s*([A-Z][\w'’.-]*[A-Za-z])")
 MIN_STEM = 5
 """Shortest shared beginning for two words to count as one name ("ukrain" in Ukraine, Ukrainian)."""
 
@@ -134,6 +137,14 @@ class MetadataIndex:
         self._who_docs = {t: np.asarray(v, dtype=np.int64) for t, v in who_docs.items()}
         self._all_docs = {t: np.asarray(v, dtype=np.int64) for t, v in all_docs.items()}
         self.df_who = {t: len(v) for t, v in who_docs.items()}
+        # A word that names the venue of more statements than it names the speaker of is a venue:
+        # "UN" in "Permanent Representative of Japan to the United Nations" does not make a
+        # question about the UN one about Japan's statements.
+        venue_df: dict[str, int] = {}
+        for doc in self.documents.values():
+            for t in frozenset(tokenizer(expand_adjectives(doc.venue))):
+                venue_df[t] = venue_df.get(t, 0) + 1
+        self._speakers = frozenset(t for t, n in self.df_who.items() if n > venue_df.get(t, 0))
         self.df_all = {t: len(v) for t, v in all_docs.items()}
         self._vocab_who = Vocabulary(self.df_who)
         self._vocab_all = Vocabulary(self.df_all)
@@ -150,11 +161,17 @@ class MetadataIndex:
         tokens = list(dict.fromkeys(self.tokenizer(expand_adjectives(question))))
         # Only names speak for who is meant: "Russia's foreign minister" names Russia; the role words
         # are in every minister's header and only help through `fields`.
-        names = {t for phrase in name_phrases(question) for t in self.tokenizer(expand_adjectives(phrase))}
+        phrases = name_phrases(question)
+        first = _FIRST_WORD.match(question)
+        if first and any(self._is_speaker(t) for t in self.tokenizer(expand_adjectives(first.group(1)))):
+            # A question's first word is capitalised anyway, so it counts as a name only when some
+            # statement's speaker carries it ("Rwanda 2024 Kwibuka ...", not "According to ...").
+            phrases.append(first.group(1))
+        names = {t for phrase in phrases for t in self.tokenizer(expand_adjectives(phrase))}
         who_terms: dict[str, tuple[list[str], float]] = {}
         all_terms: dict[str, tuple[list[str], float]] = {}
         for t in tokens:
-            forms = self._vocab_who.forms(t) if t in names else []
+            forms = [f for f in self._vocab_who.forms(t) if f in self._speakers] if t in names else []
             if forms:
                 df = max(self.df_who[f] for f in forms)
                 who_terms[t] = (forms, self._idf(df))
@@ -162,7 +179,17 @@ class MetadataIndex:
             if forms:
                 df = max(self.df_all[f] for f in forms)
                 all_terms[t] = (forms, self._idf(df))
-        return QuestionTerms(tokens, who_terms, all_terms)
+        who_phrases = tuple(
+            dict.fromkeys(
+                _POSSESSIVE.sub("", phrase)
+                for phrase in phrases
+                if any(t in who_terms for t in self.tokenizer(expand_adjectives(phrase)))
+            )
+        )
+        return QuestionTerms(tokens, who_terms, all_terms, who_phrases)
+
+    def _is_speaker(self, token: str) -> bool:
+        return any(f in self._speakers for f in self._vocab_who.forms(token))
 
     def candidates(self, terms: QuestionTerms, dates: Sequence[DateMention], limit: int) -> list[str]:
         """Documents whose header best matches the question, for searching inside them even when
@@ -249,6 +276,8 @@ class QuestionTerms:
     tokens: list[str]
     who_terms: dict[str, tuple[list[str], float]]
     all_terms: dict[str, tuple[list[str], float]]
+    who_phrases: tuple[str, ...] = ()
+    """The question's own words for the speakers it names ("Albania", "President Yoon")."""
 
 
 def date_fit(doc: Document, dates: Sequence[DateMention]) -> float:

@@ -43,6 +43,19 @@ _DOCUMENT_QUESTION = re.compile(
 )
 
 
+_MONEY_QUESTION = re.compile(
+    r"\bhow much\b(?!\s+(?:of|more|longer|further|higher|lower|time))|\b(cost|price|budget|dollars?|euros?|"
+    r"pounds|francs|funding|money)\b.*\b(how much|what|which)\b|\bhow much\b.*\b(cost|fund|budget|pledge|spend|"
+    r"invest|contribut|raise|revenue|aid|loan|debt|grant|financ|pay|dollars?|euros?|money)",
+    re.IGNORECASE,
+)
+_PERCENT_QUESTION = re.compile(
+    r"\b(what|which) (percentage|percent|per cent|share|proportion|fraction|rate)\b|\bhow many per ?cent\b|"
+    r"\b(percentage|per cent|percent)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class DateMention:
     """A date named in a question; month and day are None when not given."""
@@ -65,6 +78,10 @@ class QuestionInfo:
     date_words: str = ""
     """The words of the question that name dates, so that a date the header accounts for is not
     also looked for in the text."""
+    wants_money: bool = False
+    """An amount of money ("How much did the dam cost?", "How much aid, in euros ...")."""
+    wants_percent: bool = False
+    """A share ("What percentage ...", "What share of seats ...")."""
 
 
 def understand(question: str) -> QuestionInfo:
@@ -76,6 +93,8 @@ def understand(question: str) -> QuestionInfo:
         about_document=bool(_DOCUMENT_QUESTION.search(question)),
         counted=counted_noun(question),
         date_words=" ".join(m.group(0) for r in (_MONTH_YEAR, _MONTH_DAY, _YEAR) for m in r.finditer(question)),
+        wants_money=bool(_MONEY_QUESTION.search(question)),
+        wants_percent=bool(_PERCENT_QUESTION.search(question)),
     )
 
 

@@ -75,7 +75,11 @@ def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
     """Why nothing is quoted, and where the corpus comes nearest: the same words in every front end."""
     if answer.reason is Decline.NO_MATCHING_DOCUMENTS:
         return ["No document matches those filters."]
-    lines = ["Nothing in the corpus answers this."]
+    lines = [
+        f"Nothing in the corpus answers this: {answer.scope}."
+        if answer.scope
+        else "Nothing in the corpus answers this."
+    ]
     if answer.nearest:
         lines.append("The nearest the corpus comes is on a related point in:")
     else:

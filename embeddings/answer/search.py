@@ -34,7 +34,7 @@ from embeddings.answer.features import (
     weighted_share,
 )
 from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary
-from embeddings.answer.question import QuestionInfo, name_phrases, understand
+from embeddings.answer.question import DateMention, QuestionInfo, name_phrases, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import Models, shipped_models
 from embeddings.corpus import facts
@@ -161,9 +161,19 @@ class Answer:
     """Why nothing is quoted, when nothing is."""
     nearest: list[Result] = field(default_factory=list)
     """When declining: the passages nearest the question, to say what the corpus does cover."""
+    scope: str = ""
+    """When declining because the corpus lacks what the question names: what it has instead
+    ("it has no statement by Albania from 2019; Albania's are from 2022, 2023 and 2024")."""
 
     def to_json(self) -> dict[str, object]:
-        return {"question": self.question, "answered": self.answered, "results": [r.to_json() for r in self.results]}
+        out: dict[str, object] = {
+            "question": self.question,
+            "answered": self.answered,
+            "results": [r.to_json() for r in self.results],
+        }
+        if not self.answered and self.reason is not None:
+            out["declined"] = self.reason.value + (f": {self.scope}" if self.scope else "")
+        return out
 
 
 def clean_question(question: str, max_chars: int = Settings.max_question_chars) -> str:
@@ -269,6 +279,17 @@ def top_keyword_chunks(scores: np.ndarray, k: int, allowed: np.ndarray | None = 
     return [int(c) for c in hits[np.argsort(-scores[hits], kind="stable")]]
 
 
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_date(d: DateMention) -> str:
+    """A date as the question gave it: "2019", "July 2023", "5 August 2023", "31 May"."""
+    month = calendar.month_name[d.month] if d.month else ""
+    return " ".join(str(part) for part in (d.day, month, d.year) if part)
+
+
 def _sentence_rows(table: np.ndarray, chunks: np.ndarray) -> np.ndarray:
     """The sentence rows of these chunks, chunk after chunk, in one array."""
     if not len(chunks):
@@ -353,7 +374,9 @@ class SearchEngine:
             nearest = (
                 self._pick(cands, scores, order, 2, heading_ok=False) if cands.view.question.unknown_words < 1.0 else []
             )
-            return Answer(cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest)
+            return Answer(
+                cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest, scope=self._scope(cands.view)
+            )
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
         return Answer(cands.question, True, results)
 
@@ -416,8 +439,10 @@ class SearchEngine:
             # A heading, or a fragment such as a dateline ("TOKYO, June 20."), answers questions
             # about the document, never about its content; it may still be quoted beside one.
             sids = sids[(idx.sentence_flags[sids] & (facts.HEADING | facts.FRAGMENT)) == 0]
-        names = [self._name(phrase) for phrase in name_phrases(question)]
-        view = self._view(self._question_view(question, info, qvec, terms, names, header), sids, bm25, terms, names)
+        phrases = name_phrases(question)
+        names = [self._name(phrase) for phrase in phrases]
+        question_view = self._question_view(question, info, qvec, terms, phrases, names, header)
+        view = self._view(question_view, sids, bm25, terms, names)
         return Candidates(view, rank_matrix(view), self._windows(view))
 
     def _question_view(
@@ -426,6 +451,7 @@ class SearchEngine:
         info: QuestionInfo,
         qvec: np.ndarray,
         terms: QuestionTerms,
+        phrases: Sequence[str],
         names: Sequence[Name],
         header: HeaderScores,
     ) -> QuestionView:
@@ -438,7 +464,7 @@ class SearchEngine:
             for t, w in zip(tokens, weights, strict=True)
             if t not in self.keywords.doc_freq and t not in terms.all_terms and t not in date_tokens
         )
-        absent = sum(1 for name in names if not name.found_in(self.corpus_vocabulary))
+        absent = [p for p, name in zip(phrases, names, strict=True) if not name.found_in(self.corpus_vocabulary)]
         return QuestionView(
             text=question,
             info=info,
@@ -448,9 +474,30 @@ class SearchEngine:
             date_tokens=np.asarray([t in date_tokens for t in tokens], dtype=bool),
             counted=np.asarray([t in counted for t in tokens], dtype=bool),
             unknown_words=float(unknown / weights.sum()) if weights.sum() else 0.0,
-            names_absent=absent / len(names) if names else 0.0,
+            names_absent=len(absent) / len(names) if names else 0.0,
+            absent_names=tuple(absent),
             header=header,
+            who_phrases=terms.who_phrases,
         )
+
+    def _scope(self, view: CandidateView) -> str:
+        """What the corpus lacks of what the question names, said so a reader sees what was
+        searched: a speaker's statement from the date asked, or a name no statement mentions."""
+        question = view.question
+        header = question.header
+        speaking = header.who > 0
+        if question.info.dates and question.who_phrases and speaking.any() and not (speaking & (header.date > 0)).any():
+            when = _join([describe_date(d) for d in question.info.dates])
+            if len(question.who_phrases) > 1:
+                return f"it has no statement from {when} by any of {_join(question.who_phrases)}"
+            who = question.who_phrases[0]
+            years = sorted(
+                {self.headers.documents[self.headers.doc_ids[i]].date.year for i in np.flatnonzero(speaking)}
+            )
+            return f"it has no statement by {who} from {when}; {who}'s are from {_join([str(y) for y in years])}"
+        if question.absent_names:
+            return f"no statement mentions {_join(question.absent_names)}"
+        return ""
 
     def _view(
         self, question: QuestionView, sids: np.ndarray, bm25: np.ndarray, terms: QuestionTerms, names: Sequence[Name]
@@ -496,6 +543,7 @@ class SearchEngine:
             window_has=window_has,
             accounted=self._accounted(question, terms, doc_positions),
             names_missing=self._names_missing(names, doc_positions),
+            doc_has=self._documents_hold(question.tokens, doc_positions),
             lengths=(spans[:, 1] - spans[:, 0]).astype(np.float64),
         )
 
@@ -524,6 +572,33 @@ class SearchEngine:
         per_doc |= (question.header.date[docs] > 0)[:, None] & question.date_tokens[None, :]
         return per_doc[inverse]
 
+    def _documents_hold(self, tokens: Sequence[str], doc_positions: np.ndarray) -> np.ndarray:
+        """Candidates x tokens: whether the candidate's document holds the token anywhere."""
+        docs, inverse = np.unique(doc_positions, return_inverse=True)
+        out = np.stack([self._held_by(t, docs) for t in tokens], axis=1) if tokens else None
+        return np.zeros((len(doc_positions), 0), dtype=bool) if out is None else out[inverse]
+
+    def _held_by(self, token: str, docs: np.ndarray) -> np.ndarray:
+        """For each document (header positions), whether one of its chunks holds the token: the
+        token's chunk list is sorted and a document's chunks are consecutive, so two binary searches
+        per document answer it, however many chunks hold a common word."""
+        hits = self.keywords.chunks_with(token)
+        if not len(hits):
+            return np.zeros(len(docs), dtype=bool)
+        lo, hi = self._document_chunks
+        return np.searchsorted(hits, lo[docs]) < np.searchsorted(hits, hi[docs])
+
+    @cached_property
+    def _document_chunks(self) -> tuple[np.ndarray, np.ndarray]:
+        """First and past-last chunk row of each document, by header position (empty when it has none)."""
+        lo = np.zeros(self.headers.size, dtype=np.int64)
+        hi = np.zeros(self.headers.size, dtype=np.int64)
+        for doc_id, rows in self.index.doc_chunks.items():
+            position = self.headers.position.get(doc_id)
+            if position is not None:
+                lo[position], hi[position] = rows.start, rows.stop
+        return lo, hi
+
     def _name(self, phrase: str) -> Name:
         tokens = self.tokenizer(phrase)
         groups = frozenset(t for t in tokens if "_" in t or t in self.tokenizer.group_tokens)
@@ -538,13 +613,8 @@ class SearchEngine:
         if not names:
             return np.zeros(len(doc_positions))
         docs, inverse = np.unique(doc_positions, return_inverse=True)
-        chunk_docs = self._header_position[self.index.chunks.table[:, 0]]
         tokens = sorted(self._name_tokens(names))
-        held = (
-            np.stack([np.isin(docs, chunk_docs[self.keywords.chunks_with(t)]) for t in tokens], axis=1)
-            if tokens
-            else None
-        )
+        held = np.stack([self._held_by(t, docs) for t in tokens], axis=1) if tokens else None
         shares = np.zeros(len(docs))
         for i, d in enumerate(docs.tolist()):
             present = set(self.headers.fields.get(self.headers.doc_ids[d], ())) if d >= 0 else set()
