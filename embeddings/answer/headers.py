@@ -121,9 +121,18 @@ class MetadataIndex:
         self.documents: dict[str, Document] = {}
         who_docs: dict[str, list[int]] = {}
         all_docs: dict[str, list[int]] = {}
+        seen: dict[str, frozenset[str]] = {}
+
+        def tokens(text: str) -> frozenset[str]:
+            # Speakers and venues repeat across a corpus: each distinct field is tokenised once.
+            found = seen.get(text)
+            if found is None:
+                found = seen[text] = frozenset(tokenizer(expand_adjectives(text)))
+            return found
+
         for position, doc in enumerate(documents):
-            who = frozenset(tokenizer(expand_adjectives(f"{doc.speaker} {doc.organisation}")))
-            rest = frozenset(tokenizer(expand_adjectives(f"{doc.title} {doc.venue} {doc.kind} {doc.symbol}")))
+            who = tokens(doc.speaker) | tokens(doc.organisation)
+            rest = tokens(doc.title) | tokens(doc.venue) | tokens(f"{doc.kind} {doc.symbol}")
             self.documents[doc.doc_id] = doc
             self.who[doc.doc_id] = who
             self.fields[doc.doc_id] = who | rest
@@ -142,7 +151,7 @@ class MetadataIndex:
         # question about the UN one about Japan's statements.
         venue_df: dict[str, int] = {}
         for doc in self.documents.values():
-            for t in frozenset(tokenizer(expand_adjectives(doc.venue))):
+            for t in tokens(doc.venue):
                 venue_df[t] = venue_df.get(t, 0) + 1
         self._speakers = frozenset(t for t, n in self.df_who.items() if n > venue_df.get(t, 0))
         self.df_all = {t: len(v) for t, v in all_docs.items()}
