@@ -128,7 +128,7 @@ def answer_header(question: str) -> str:
 
 def decline_text(question: str, answer: Answer, corpus: Corpus) -> str:
     first, *rest = decline_lines(answer, corpus)
-    lines = [answer_header(question), "", first]
+    lines = [answer_header(question), "", escape(first)]  # it may name words of the question
     if rest:
         lines.append(rest[0])
         lines += [f"• {escape(s)}" for s in rest[1:]]

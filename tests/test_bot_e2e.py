@@ -276,6 +276,13 @@ async def test_unanswerable_question_says_so_and_suggests_the_corpus(fake: FakeD
     assert not body.get("embeds")
 
 
+async def test_a_decline_names_what_the_corpus_lacks_escaped(fake: FakeDiscord) -> None:
+    body = await ask(fake, "What did Zork__Quux say about zzzz qqqq?")
+    content = str(body["content"])
+    assert "Nothing in the corpus answers this: no statement mentions Zork\\_\\_Quux." in content, content
+    assert body["allowed_mentions"] == {"parse": []}
+
+
 async def test_filters_are_applied_and_bad_dates_explained(fake: FakeDiscord) -> None:
     body = await ask(fake, "ICBM launch", "500", option("since", "2030"))
     assert "No document matches those filters" in str(body["content"])
