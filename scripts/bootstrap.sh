@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Creates .venv and installs Verbatim into it, CPU torch first. Safe to run again: it only
-# reinstalls when pyproject.toml changed since the last successful install. Says what it is doing,
-# on standard error, since the first install takes a few minutes.
+# Creates .venv and installs exactly requirements.lock into it (every package at its locked version,
+# checked against its hash; torch is the CPU build), then Verbatim itself. Safe to run again: it only
+# reinstalls when pyproject.toml or the lock changed since the last successful install. Says what it is
+# doing, on standard error, since the first install takes a few minutes. scripts/lock.sh refreshes
+# the lock after a dependency changes in pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,15 +13,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.verbatim-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  say "installing into .venv: this takes a few minutes the first time (torch CPU, sentence-transformers, FAISS, discord.py)"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # The CPU build; a looser requirement lets pip pull several GB of CUDA packages.
-  say "1/2 torch 2.13.0 (CPU build)"
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  say "2/2 Verbatim and its dependencies"
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  say "installing the locked dependencies into .venv: a few minutes the first time (torch CPU, sentence-transformers, FAISS, discord.py)"
+  # --require-hashes: every package at the version and with the hash the lock names, nothing resolved afresh.
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+  say "installing Verbatim itself"
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip check >&2
   echo "$want" > "$stamp"
   say "installed; next runs start at once"
 fi
