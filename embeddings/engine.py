@@ -6,13 +6,14 @@ update it (loudly, through the `on_notice` callback), never search a stale one s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.documents import Corpus, load_corpus
-from embeddings.errors import CorpusError, IndexStateError
+from embeddings.errors import CorpusError, IndexStateError, IndexWriteError
 from embeddings.index.embedder import Embedder, QuestionEncoder, SentenceTransformerEmbedder
 from embeddings.index.keywords import Tokenizer, load_aliases
 from embeddings.index.question_model import QuestionModelError
@@ -40,17 +41,32 @@ def rebuild(
     on_notice: Callable[[str], None] = log.warning,
     verify: bool = False,
 ) -> tuple[Corpus, UpdateReport]:
+    check_index_folder(index_dir)
     corpus = load_checked_corpus(corpus_dir)
-    report = update_index(
-        index_dir,
-        corpus,
-        embedder or SentenceTransformerEmbedder(),
-        progress=progress,
-        on_wait=on_notice,
-        tokenizer=corpus_tokenizer(corpus_dir),
-        verify=verify,
-    )
+    try:
+        report = update_index(
+            index_dir,
+            corpus,
+            embedder or SentenceTransformerEmbedder(),
+            progress=progress,
+            on_wait=on_notice,
+            tokenizer=corpus_tokenizer(corpus_dir),
+            verify=verify,
+        )
+    except OSError as exc:
+        raise IndexWriteError(_cannot_write(index_dir, exc)) from exc
     return corpus, report
+
+
+def check_index_folder(index_dir: Path) -> None:
+    """An index is a folder: naming a file is a mistake worth one clear line before anything runs."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexWriteError(f"{index_dir} is a file, not a folder: name the index's folder (--index, VERBATIM_INDEX)")
+
+
+def _cannot_write(index_dir: Path, exc: OSError) -> str:
+    previous = " (the previous index is untouched)" if (index_dir / "CURRENT").exists() else ""
+    return f"cannot write the index in {index_dir}: {exc.strerror or exc}{previous}"
 
 
 def corpus_tokenizer(corpus_dir: Path) -> Tokenizer:
@@ -69,6 +85,7 @@ def open_engine(
     max_question_chars: int = Settings.max_question_chars,
 ) -> SearchEngine:
     """An engine over a fresh index; builds or updates the index first when allowed to."""
+    check_index_folder(index_dir)
     embedder = embedder or SentenceTransformerEmbedder()
     corpus = load_checked_corpus(corpus_dir)
     tokenizer = corpus_tokenizer(corpus_dir)
@@ -79,13 +96,42 @@ def open_engine(
         if not auto_update:
             raise
         on_notice(f"{exc.reason}; updating the index now")
-        report = update_index(index_dir, corpus, embedder, progress=progress, on_wait=on_notice, tokenizer=tokenizer)
-        on_notice(report.summary())
-        index = load_index(index_dir)
-        ensure_fresh(index, corpus, embedder)
+        try:
+            report = update_index(
+                index_dir, corpus, embedder, progress=progress, on_wait=on_notice, tokenizer=tokenizer
+            )
+        except OSError as write_error:
+            index, corpus = _previous_build(index_dir, corpus, embedder, write_error, on_notice)
+        else:
+            on_notice(report.summary())
+            index = load_index(index_dir)
+            ensure_fresh(index, corpus, embedder)
     return SearchEngine(
         corpus, index, question_encoder(index, embedder), tokenizer, max_question_chars=max_question_chars
     )
+
+
+def _previous_build(
+    index_dir: Path, corpus: Corpus, embedder: Embedder, error: OSError, on_notice: Callable[[str], None]
+) -> tuple[Index, Corpus]:
+    """When the index cannot be written (a full disk, a read-only folder), the previous build still
+    answers for the statements it was made from, said once. Statements added or changed since are
+    left out, never quoted from offsets of an older text."""
+    try:
+        index = load_index(index_dir)
+    except IndexStateError:
+        raise IndexWriteError(_cannot_write(index_dir, error)) from error
+    if index.manifest.incompatibility(embedder):
+        raise IndexWriteError(_cannot_write(index_dir, error)) from error
+    kept = index.document_hashes()
+    same = {d: doc for d, doc in corpus.documents.items() if kept.get(d) == doc.content_hash}
+    left_out = sorted(set(corpus.documents) - set(same))
+    on_notice(
+        f"{_cannot_write(index_dir, error)}; answering from it, without the {len(left_out)} statement"
+        f"{'s' if len(left_out) != 1 else ''} added or changed since"
+        + (f" ({', '.join(left_out[:3])}{'…' if len(left_out) > 3 else ''})" if left_out else "")
+    )
+    return index, dataclasses.replace(corpus, documents=same)
 
 
 def question_encoder(index: Index, embedder: Embedder) -> QuestionEncoder:

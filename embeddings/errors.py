@@ -28,6 +28,11 @@ class StaleIndexError(IndexStateError):
     """The index is intact but no longer matches the corpus or the model."""
 
 
+class IndexWriteError(VerbatimError):
+    """The index folder cannot be written (a full disk, a read-only folder): the previous build, if
+    any, is untouched and still answers."""
+
+
 class UnknownDocumentError(VerbatimError):
     """A document id or paragraph number that the corpus does not have."""
 

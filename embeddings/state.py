@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.answer.search import Answer
 from embeddings.errors import VerbatimError
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "verbatim.sqlite3"
 SCHEMA_VERSION = 1
@@ -72,13 +75,43 @@ class Watch:
     topic: str
 
 
+def _exported(
+    answer_id: str,
+    question: str,
+    shown_json: str,
+    member: str,
+    verdict: str,
+    comment: str,
+    evidence: str,
+    voted_at: str,
+) -> dict[str, object]:
+    shown = json.loads(shown_json)
+    if not isinstance(shown, list):
+        raise TypeError("what was shown is not a list")
+    dt.datetime.fromisoformat(str(voted_at))
+    row: dict[str, object] = {"id": f"fb-{answer_id}-{member}", "question": str(question)}
+    if verdict == "answers" and shown:
+        top = shown[0]
+        start, end = top["highlight"]
+        row["evidence"] = [str(top["quote"])[int(start) : int(end)]]
+        row["docs"] = [str(top["doc_id"])]
+    else:
+        row["evidence"] = [evidence] if evidence else []
+        row["docs"] = []
+    row.update({"feedback": verdict, "comment": comment, "voted_at": voted_at, "shown": shown})
+    return row
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class State:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
+        if read_only:
+            return  # reading votes needs no write access: no folder made, no schema written
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with sqlite3.connect(path, timeout=10.0) as setup:
@@ -98,21 +131,40 @@ class State:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
-    def beside(cls, index_dir: Path) -> State:
-        return cls(index_dir / STATE_FILE)
+    def beside(cls, index_dir: Path, *, read_only: bool = False) -> State:
+        return cls(index_dir / STATE_FILE, read_only=read_only)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.read_only and not self.path.is_file():
+            empty = sqlite3.connect(":memory:", isolation_level=None)  # nothing voted yet: an empty state
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    empty.execute(statement)
+            return empty
+        if not self.read_only:
+            return sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10.0, isolation_level=None)
+            db.execute("SELECT 1 FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            # A WAL file in a folder this user cannot write: read it as it stands.
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=10.0, isolation_level=None)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            db = self._open()
         except sqlite3.Error as exc:
             raise StateError(f"{self.path} cannot be opened ({exc})") from None
         try:
             # WAL with NORMAL sync: a commit is safe against a crash of Verbatim, and only a power
             # loss can cost the last votes; an fsync per answer would queue simultaneous answers.
-            db.execute("PRAGMA synchronous = NORMAL")
+            if not self.read_only:
+                db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
             yield db
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -169,10 +221,11 @@ class State:
             )
         return True
 
-    def export(self) -> list[dict[str, object]]:
+    def export(self, on_damage: Callable[[str], None] = log.warning) -> list[dict[str, object]]:
         """Voted questions in the question-file format of the shared eval set: a "wrong passage"
         with the words a member gave as its evidence, or with none (nothing answers); an "answers
-        it" with the sentence it highlighted."""
+        it" with the sentence it highlighted. A damaged record is named to `on_damage` and left out;
+        the rest are exported."""
         rows = []
         with self._connect() as db:
             cursor = db.execute(
@@ -180,27 +233,28 @@ class State:
                    FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, v.rowid"""
             )
             for answer_id, question, shown_json, member, verdict, comment, evidence, voted_at in cursor:
-                shown = json.loads(shown_json)
-                row: dict[str, object] = {"id": f"fb-{answer_id}-{member}", "question": question}
-                if verdict == "answers" and shown:
-                    top = shown[0]
-                    start, end = top["highlight"]
-                    row["evidence"] = [top["quote"][start:end]]
-                    row["docs"] = [top["doc_id"]]
-                else:
-                    row["evidence"] = [evidence] if evidence else []
-                    row["docs"] = []
-                row.update({"feedback": verdict, "comment": comment, "voted_at": voted_at, "shown": shown})
-                rows.append(row)
+                try:
+                    rows.append(
+                        _exported(answer_id, question, shown_json, member, verdict, comment, evidence, voted_at)
+                    )
+                except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+                    on_damage(f"vote of member {member} on answer {answer_id} skipped: its record is damaged ({exc})")
         return rows
 
-    def weekly(self) -> list[tuple[str, int, int]]:
-        """(ISO week, answers marked right, answers voted on), oldest first."""
+    def weekly(self, on_damage: Callable[[str], None] = log.warning) -> list[tuple[str, int, int]]:
+        """(ISO week, answers marked right, answers voted on), oldest first; a vote with a damaged
+        date is named to `on_damage` and left out."""
         with self._connect() as db:
-            cursor = db.execute("SELECT voted_at, verdict FROM votes ORDER BY voted_at")
+            cursor = db.execute("SELECT answer_id, member_id, voted_at, verdict FROM votes ORDER BY voted_at")
             weeks: dict[str, list[int]] = {}
-            for voted_at, verdict in cursor:
-                year, week, _ = dt.datetime.fromisoformat(voted_at).isocalendar()
+            for answer_id, member, voted_at, verdict in cursor:
+                try:
+                    year, week, _ = dt.datetime.fromisoformat(str(voted_at)).isocalendar()
+                except ValueError:
+                    on_damage(
+                        f"vote of member {member} on answer {answer_id} skipped: its date {voted_at!r} is damaged"
+                    )
+                    continue
                 tally = weeks.setdefault(f"{year}-W{week:02d}", [0, 0])
                 tally[0] += verdict == "answers"
                 tally[1] += 1

@@ -229,6 +229,8 @@ def _named_after_id(doc: Document) -> bool:
 
 def load_corpus(root: Path) -> Corpus:
     """Load every statement below root; a bad file is reported and skipped, never fatal."""
+    if root.exists() and not root.is_dir():
+        raise CorpusError(f"{root} is a file, not a folder: name the folder of statements (--corpus, VERBATIM_CORPUS)")
     if not root.is_dir():
         hint = ""
         if not root.is_absolute():
