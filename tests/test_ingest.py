@@ -7,6 +7,7 @@ import datetime as dt
 import http.server
 import io
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -164,6 +165,23 @@ def test_metadata_is_read_from_the_title_block_as_printed() -> None:
         assert detect([f"Statement by {speaker}"]).fields.get("organisation", "") == organisation
 
 
+def test_the_venue_named_first_at_the_top_wins_over_one_in_a_wrapped_body_line() -> None:
+    from embeddings.ingest.metadata import detect
+
+    lines = [
+        "Statement by the Delegation of Japan",
+        "OSCE Permanent Council, Vienna",
+        "11 July 2024",
+        "Mr. Chair,",
+        "Japan shares the concern of other delegations about Iran's nuclear programme and",
+        "recalls that UN Security Council resolution 2231 must be implemented in full, including",
+        "the provisions on ballistic missiles, by every Member State.",
+    ]
+    found = detect(lines)
+    assert found.fields["venue"] == "OSCE Permanent Council, Vienna"
+    assert found.inferred["venue"] == "from the words 'Permanent Council' in line 2 of the title block"
+
+
 def test_piped_answers_decide_what_is_saved(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,7 +215,8 @@ def test_flags_override_detection_and_inferences_are_noted(corpus_dir: Path, tmp
     path = save(draft, corpus_dir)
     doc = load_corpus(corpus_dir).documents[path.stem]
     assert doc.venue == "FSC/PC Joint Meeting, OSCE, Vienna" and doc.speaker == "Delegation of Japan"
-    assert doc.source == str(pdf) and doc.checksum.startswith("sha256:")
+    assert doc.source == "file japan.pdf" and doc.checksum.startswith("sha256:")
+    assert str(tmp_path) not in (corpus_dir / path.name).read_text(), "where the file sat is nobody's business"
     assert "Added by verbatim add" in doc.note and "venue" not in doc.note
 
 
@@ -266,12 +285,15 @@ def test_a_folder_is_added_file_by_file_with_a_summary(
         osce_pdf(["Statement by the Delegation of Canada", "Canada agrees."], symbol="PC.DEL/2/24")
     )
     (inbox / "scan.pdf").write_bytes(image_only_pdf())
+    (inbox / "menu.html").write_bytes(b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
     (inbox / "notes.docx").write_bytes(b"ignored")
     code = main(
         ["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), "add", str(inbox), "--yes", "--no-index"]
     )
     out, err = capsys.readouterr()
-    assert code == 1 and "2 statements added, 1 refused" in out and "scan.pdf has no text layer" in err
+    assert code == 1 and "2 statements added, 2 refused" in out and "scan.pdf has no text layer" in err
+    assert f"{inbox / 'menu.html'} has no main text" in err, "a page refused in a folder run is named"
+    assert "trafilatura" not in err and "ERROR" not in err, "the extractor's own log lines stay out"
     assert "running header/footer line(s)" in out, "what cleaning did is shown before saving"
     speakers = {d.speaker for d in load_corpus(corpus_dir).documents.values()}
     assert {"Delegation of Japan", "Delegation of Canada"} <= speakers
@@ -434,3 +456,51 @@ def test_cli_adds_a_link_when_the_setting_allows_private_addresses(
     monkeypatch.setenv("VERBATIM_ALLOW_PRIVATE_LINKS", "1")
     assert main(args) == 0
     assert "1 statement added" in capsys.readouterr().out
+
+
+def test_a_link_that_trickles_is_given_up_at_the_deadline() -> None:
+    """A server that sends a byte at a time, each within the read timeout, is still cut off."""
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            for _ in range(200):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.05)  # the misbehaving server's pace, not the test waiting
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(IngestError, match=r"took over 0.5 s to send"):
+            fetch_module.fetch(f"http://127.0.0.1:{server.server_address[1]}/", allow_private=True, deadline=0.5)
+        assert time.monotonic() - started < 5, "the deadline, not the 20 s read timeout, ended it"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def test_an_id_already_in_use_is_refused_and_nothing_is_written(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "japan.pdf"
+    pdf.write_bytes(osce_pdf(["Statement by the Delegation of Japan", "Japan condemns the launch."]))
+    before = _corpus_files(corpus_dir)
+    args = ["--corpus", str(corpus_dir), "--index", str(tmp_path / "ix"), "add", str(pdf), "--yes", "--no-index"]
+    assert main([*args, "--id", "001_9a301a089a780dac"]) == 1
+    err = capsys.readouterr().err
+    assert "id 001_9a301a089a780dac is already used by 001_9a301a089a780dac.txt" in err and "Traceback" not in err
+    assert _corpus_files(corpus_dir) == before
+    assert main([*args, "--id", "japan-launch"]) == 0, "the same file under a free id is added"
+    assert main([*args, "--id", "japan-launch-2"]) == 1, "and then it is in the corpus: refused as the same original"
+    assert "same original" in capsys.readouterr().err

@@ -126,7 +126,9 @@ def prepare(
     if data is None and source.startswith(("http://", "https://")):
         got = (fetcher or (lambda url: fetch(url, allow_private=allow_private)))(source)
         data, kind, origin = got.data, got.content_type, got.url
+        recorded = origin
     else:
+        recorded = source or name
         if data is None:
             path = Path(source)
             if not path.is_file():
@@ -136,6 +138,9 @@ def prepare(
                 raise IngestError(f"{source} is {size / 1e6:.1f} MB, over the {MAX_STATEMENT_BYTES / 1e6:.0f} MB limit")
             data = path.read_bytes()
             name = name or path.name
+            # The header names the file, not where it sat on this machine: citations and the
+            # bot show `source:` to everyone.
+            recorded = f"file {path.name}"
         elif len(data) > MAX_STATEMENT_BYTES:
             raise IngestError(
                 f"{name or source} is {len(data) / 1e6:.1f} MB, over the {MAX_STATEMENT_BYTES / 1e6:.0f} MB limit"
@@ -143,6 +148,7 @@ def prepare(
         origin = source or name
         kind = _kind_of(name or source, data, origin)
     draft = _draft(origin, kind, data, name)
+    draft.fields["source"] = recorded
     return draft.with_fields(overrides or {})
 
 
@@ -166,7 +172,7 @@ def _draft(origin: str, kind: str, data: bytes, name: str = "") -> Draft:
     elif kind in ("text/html", "application/xhtml+xml"):
         from embeddings.ingest.html import read_html
 
-        page = read_html(data, origin if origin.startswith("http") else "")
+        page = read_html(data, origin if origin.startswith("http") else "", label=origin)
         text, cleaning = "\n\n".join(page.paragraphs) + "\n", None
         found = detect(page.paragraphs, title=page.title, date=page.date)
         if page.site:
@@ -244,7 +250,14 @@ def refuse_duplicates(draft: Draft, corpus_dir: Path) -> None:
     if not corpus_dir.is_dir():
         return
     symbol = draft.fields.get("symbol", "").casefold()
-    for doc in load_corpus(corpus_dir).documents.values():
+    corpus = load_corpus(corpus_dir)
+    wanted = draft.fields.get("id", "")
+    if wanted and wanted in corpus.documents:
+        # Saved under another file name it would still claim this id, and the index would skip it.
+        raise DuplicateStatementError(
+            f"id {wanted} is already used by {corpus.documents[wanted].path}; give another --id (or none)"
+        )
+    for doc in corpus.documents.values():
         if doc.checksum and doc.checksum == draft.fields.get("checksum"):
             raise DuplicateStatementError(f"{draft.origin} is already in the corpus as {doc.path} (same original file)")
         if symbol and doc.symbol.casefold() == symbol:

@@ -3,8 +3,9 @@
 http and https only; every address the name resolves to must be public (not private, loopback,
 link-local, multicast or reserved) unless `allow_private` is set; the connection goes to the
 address that was checked (no second lookup a hostile DNS could answer differently); each redirect
-is checked the same way; the body is read up to a size limit, within a timeout, and only a PDF, an
-HTML page or plain text is accepted.
+is checked the same way; the body is read up to a size limit, and only a PDF, an HTML page or plain
+text is accepted. Every read has a timeout and the whole fetch a deadline: a server that sends a few
+bytes every second would otherwise hold the command (or the bot's worker) for as long as it likes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +22,10 @@ from embeddings.corpus.documents import MAX_STATEMENT_BYTES
 from embeddings.ingest.errors import IngestError
 
 TIMEOUT = 20.0
+"""Seconds any one step (connecting, a read) may take."""
+DEADLINE = 60.0
+"""Seconds the whole fetch may take, redirects and body included."""
+READ_CHUNK = 65_536
 MAX_REDIRECTS = 5
 ACCEPTED_TYPES = ("application/pdf", "text/html", "application/xhtml+xml", "text/plain")
 USER_AGENT = "Verbatim/0.1 (statement archive; +https://github.com/)"
@@ -34,8 +40,14 @@ class Fetched:
 
 
 def fetch(
-    url: str, *, allow_private: bool = False, timeout: float = TIMEOUT, limit: int = MAX_STATEMENT_BYTES
+    url: str,
+    *,
+    allow_private: bool = False,
+    timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
+    limit: int = MAX_STATEMENT_BYTES,
 ) -> Fetched:
+    give_up = time.monotonic() + deadline
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -43,7 +55,7 @@ def fetch(
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = _checked_address(parts.hostname, port, allow_private)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection = _connection(parts.scheme, parts.hostname, address, port, timeout)
+        connection = _connection(parts.scheme, parts.hostname, address, port, min(timeout, deadline))
         try:
             connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ", ".join(ACCEPTED_TYPES)})
             response = connection.getresponse()
@@ -61,15 +73,45 @@ def fetch(
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > limit:
                 raise IngestError(f"{url} is {int(declared) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit")
-            data = response.read(limit + 1)
-            if len(data) > limit:
-                raise IngestError(f"{url} is over the {limit / 1e6:.0f} MB limit")
-            return Fetched(url, content_type, data)
+            return Fetched(url, content_type, _body(connection, response, url, limit, timeout, give_up, deadline))
         except (OSError, http.client.HTTPException) as exc:
             raise IngestError(f"{url} could not be fetched ({exc.__class__.__name__}: {exc})") from None
         finally:
             connection.close()
     raise IngestError(f"{url} redirects more than {MAX_REDIRECTS} times")
+
+
+def _body(
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+    url: str,
+    limit: int,
+    timeout: float,
+    give_up: float,
+    deadline: float,
+) -> bytes:
+    """The body, a piece at a time, each read bounded by what is left of the deadline."""
+    pieces: list[bytes] = []
+    size = 0
+    while True:
+        left = give_up - time.monotonic()
+        too_slow = IngestError(f"{url} took over {deadline:g} s to send ({size / 1000:.0f} kB arrived); giving up")
+        if left <= 0:
+            raise too_slow
+        if connection.sock is not None:
+            connection.sock.settimeout(min(timeout, left))
+        try:
+            piece = response.read1(READ_CHUNK)
+        except TimeoutError:
+            if time.monotonic() >= give_up:
+                raise too_slow from None
+            raise
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            raise IngestError(f"{url} is over the {limit / 1e6:.0f} MB limit")
 
 
 def _checked_address(host: str, port: int, allow_private: bool) -> str:

@@ -21,11 +21,15 @@ class HtmlText:
     author: str
 
 
-def read_html(data: bytes, url: str) -> HtmlText:
+def read_html(data: bytes, url: str, label: str = "") -> HtmlText:
+    """`url` is the page's own address (for relative links and the site's name), `label` what to
+    call the page in a refusal (a file's path, when there is no address)."""
     import trafilatura
 
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    logging.getLogger("htmldate").setLevel(logging.ERROR)
+    # Their own error lines ("empty HTML tree", "parsed tree length: 0") are not for a user: a page
+    # that cannot be read is refused below with one line of ours.
+    for library in ("trafilatura", "htmldate", "justext", "courlan"):
+        logging.getLogger(library).setLevel(logging.CRITICAL)
     document = trafilatura.bare_extraction(
         data,
         url=url or None,
@@ -39,7 +43,7 @@ def read_html(data: bytes, url: str) -> HtmlText:
     paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
     if sum(len(p) for p in paragraphs) < MIN_TEXT_CHARS:
         raise IngestError(
-            f"{url or 'the page'} has no main text that reads as a statement (an index page or a login wall?)"
+            f"{label or url or 'the page'} has no main text that reads as a statement (an index page or a login wall?)"
         )
     return HtmlText(
         paragraphs,

@@ -148,15 +148,29 @@ def detect(lines: Sequence[str], *, title: str = "", date: str = "") -> Detected
         series = symbol.split(".", 1)[0]
         if series in OSCE_VENUES:
             found.propose("venue", OSCE_VENUES[series], f"from the symbol's series ({series})")
-    title_block = "\n".join(line for line in head[:TITLE_BLOCK] if len(line) <= TITLE_LINE_CHARS).casefold()
-    for phrase, venue in _VENUE_PHRASES:
-        if phrase.casefold() in title_block:
-            found.propose("venue", venue, f"from the words {phrase!r} at the top")
-            break
+    venue = venue_in([line for line in head[:TITLE_BLOCK] if len(line) <= TITLE_LINE_CHARS])
+    if venue:
+        found.propose("venue", venue[0], venue[1])
     found.propose("title", title.strip())
     if "speaker" in found.fields:
         found.propose("organisation", _organisation(found.fields["speaker"]), "from the speaker's description")
     return found
+
+
+def venue_in(lines: Sequence[str]) -> tuple[str, str] | None:
+    """The venue named first in the title block, and how it was found. The first named wins, not
+    the first in a list: a PDF's second line "OSCE Permanent Council, Vienna" names the venue, and
+    "UN Security Council resolution 2231" in a wrapped body line further down does not."""
+    hits = [
+        (number, line.casefold().find(phrase.casefold()), phrase, venue)
+        for number, line in enumerate(lines, 1)
+        for phrase, venue in _VENUE_PHRASES
+        if phrase.casefold() in line.casefold()
+    ]
+    if not hits:
+        return None
+    number, _, phrase, venue = min(hits)
+    return venue, f"from the words {phrase!r} in line {number} of the title block"
 
 
 def _organisation(speaker: str) -> str:
