@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import CorpusError
+from embeddings.progress import over
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,15 @@ class KeywordIndex:
         self.doc_freq: dict[str, int] = {t: int(frequencies[i]) for t, i in self._vocab.items() if i < len(frequencies)}
 
     @classmethod
-    def build(cls, texts: Sequence[str], tokenizer: Tokenizer, sentences: Sequence[str] = ()) -> KeywordIndex:
+    def build(
+        cls, texts: Sequence[str], tokenizer: Tokenizer, sentences: Sequence[str] = (), *, progress: bool = False
+    ) -> KeywordIndex:
         """BM25 over the chunk texts, and the tokens of the sentences (the rows of the index's
         sentence table) in the same vocabulary."""
         bm25 = _bm25s().BM25()
-        bm25.index([tokenizer(t) or [""] for t in texts], show_progress=False)
-        return cls(bm25, tokenizer, SentenceTokens.build(sentences, tokenizer, bm25.vocab_dict))
+        tokens = [tokenizer(t) or [""] for t in over(texts, len(texts), "keywords", "chunk", enabled=progress)]
+        bm25.index(tokens, show_progress=False)
+        return cls(bm25, tokenizer, SentenceTokens.build(sentences, tokenizer, bm25.vocab_dict, progress=progress))
 
     def save(self, folder: Path) -> list[str]:
         """Write into `folder`; return the names of the files written, for the manifest."""
@@ -243,8 +247,11 @@ class SentenceTokens:
         return len(self.offsets) - 1
 
     @classmethod
-    def build(cls, texts: Sequence[str], tokenizer: Tokenizer, vocab: dict[str, int]) -> SentenceTokens:
-        rows = [sorted({vocab[t] for t in tokenizer(text) if t in vocab}) for text in texts]
+    def build(
+        cls, texts: Sequence[str], tokenizer: Tokenizer, vocab: dict[str, int], *, progress: bool = False
+    ) -> SentenceTokens:
+        shown = over(texts, len(texts), "sentence words", "sentence", enabled=progress)
+        rows = [sorted({vocab[t] for t in tokenizer(text) if t in vocab}) for text in shown]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(r) for r in rows])
         ids = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(offsets[-1]))

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
-from tqdm import tqdm
 
 from embeddings.corpus.chunking import CHUNKER_VERSION, ParagraphSpan, chunk_document
 from embeddings.corpus.documents import Corpus, Document
@@ -47,6 +46,7 @@ from embeddings.index import question_model
 from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
 from embeddings.index.vectors import HNSW_THRESHOLD, VectorIndex
+from embeddings.progress import bar, over
 
 log = logging.getLogger(__name__)
 
@@ -594,7 +594,7 @@ def _update(
     facts: list[np.ndarray] = []
     passages: list[Passage] = []
     documents = list(corpus.documents.values())
-    for doc in tqdm(documents, desc="chunking", unit="doc", disable=not progress or len(documents) < 2, leave=False):
+    for doc in over(documents, len(documents), "chunking", "doc", enabled=progress and len(documents) > 1):
         reusable = old is not None and old_hashes.get(doc.doc_id) == doc.content_hash
         pieces: list[tuple[int, int, int, int, list[tuple[int, int]]]]
         if reusable and old is not None:
@@ -653,7 +653,9 @@ def _update(
     )
     keywords = None
     if tokenizer is not None:
-        keywords = KeywordIndex.build(keyword_texts(corpus, chunks), tokenizer, sentence_texts(corpus, chunks, spans))
+        keywords = KeywordIndex.build(
+            keyword_texts(corpus, chunks), tokenizer, sentence_texts(corpus, chunks, spans), progress=progress
+        )
     chunk_vectors = chunk_vectors.astype(np.float32)
     sentence_vectors = sentence_vectors.astype(np.float32)
     graphs = None
@@ -709,7 +711,7 @@ class Passage:
 
 def _embed(embedder: Embedder, passages: list[Passage], cache: dict[str, np.ndarray], progress: bool) -> None:
     """Embedding is nearly all of a build's time: on a terminal, a bar counts the passages."""
-    with tqdm(total=len(passages), desc="embedding", unit="passage", disable=not progress) as bar:
+    with bar(len(passages), "embedding", "passage", enabled=progress) as shown:
         for at in range(0, len(passages), EMBED_BATCH):
             batch = passages[at : at + EMBED_BATCH]
             vectors, sentence_vectors = embedder.encode_passages([p.text for p in batch], [p.spans for p in batch])
@@ -717,7 +719,7 @@ def _embed(embedder: Embedder, passages: list[Passage], cache: dict[str, np.ndar
                 cache[passage.key] = row
                 for key, sentence_row in zip(passage.sentence_keys, rows, strict=True):
                     cache[key] = sentence_row
-            bar.update(len(batch))
+            shown.update(len(batch))
 
 
 def keyword_texts(corpus: Corpus, chunks: Iterable[ChunkRecord]) -> list[str]:
