@@ -44,7 +44,7 @@ Extension = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]", dic
 
 
 def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    parser = argparse.ArgumentParser(prog="verbatim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="verbatim", description=_first_paragraph(__doc__ or ""))
     parser.add_argument("--corpus", type=Path, help="statements folder (default: $VERBATIM_CORPUS or corpus)")
     parser.add_argument("--index", type=Path, help="index folder (default: $VERBATIM_INDEX or .index)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -107,6 +107,11 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     for extend in extensions:
         extend(sub, handlers)
     return parser, handlers
+
+
+def _first_paragraph(doc: str) -> str:
+    """A docstring's first paragraph as one line: what --help says before the commands."""
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def _check_k(k: int) -> int:
@@ -218,7 +223,12 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     input line, in order (an error object for a line that is not a question)."""
     k, filters = _check_k(args.k), filters_from(args)
     if args.question is not None:
-        clean_question(args.question, settings.max_question_chars)
+        try:
+            clean_question(args.question, settings.max_question_chars)
+        except VerbatimError as exc:
+            # The output is JSON whatever happens: a question that cannot be asked is an error object.
+            print(json.dumps(_error_object(args.question, exc), ensure_ascii=False))
+            return 2
     engine = open_engine_for(settings)
     check_filters(engine, args)
     questions = [args.question] if args.question is not None else (line.rstrip("\r\n") for line in sys.stdin)
@@ -227,10 +237,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             payload = engine.search(question, k=k, filters=filters).to_json()
         except VerbatimError as exc:
             if args.question is not None:
-                raise
-            payload = {"question": printable(question), "answered": False, "results": [], "error": str(exc)}
+                print(json.dumps(_error_object(question, exc), ensure_ascii=False))
+                return 2
+            payload = _error_object(question, exc)
         print(json.dumps(payload, ensure_ascii=False), flush=True)
     return 0
+
+
+def _error_object(question: str, exc: VerbatimError) -> dict[str, object]:
+    return {"question": printable(question), "answered": False, "results": [], "error": printable(str(exc))}
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -328,15 +343,15 @@ def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.state import State
 
-    state = State.beside(settings.index_dir)
+    state = State.beside(settings.index_dir, read_only=True)
     if args.action == "stats":
-        weeks = state.weekly()
+        weeks = state.weekly(on_damage=_notice)
         if not weeks:
             print("no votes yet")
         for week, right, total in weeks:
             print(f"{week}  {right} of {total} votes say the answer was right ({right / total:.0%})")
         return 0
-    lines = [json.dumps(row, ensure_ascii=False) for row in state.export()]
+    lines = [json.dumps(row, ensure_ascii=False) for row in state.export(on_damage=_notice)]
     text = "\n".join(lines) + ("\n" if lines else "")
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -352,11 +367,10 @@ ADD_FIELDS = ("id", "title", "speaker", "organisation", "venue", "date", "symbol
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Each source is prepared, shown, confirmed (on a terminal) and saved on its own: one bad file
     is reported and the others are still added; the index is updated once at the end."""
-    from tqdm import tqdm
-
     from embeddings.engine import rebuild
     from embeddings.ingest.add import addable_files, prepare, refuse_duplicates, save
     from embeddings.ingest.errors import IngestError
+    from embeddings.progress import bar
 
     overrides = {name: getattr(args, name) for name in ADD_FIELDS if getattr(args, name)}
     sources: list[str] = []
@@ -370,31 +384,38 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         raise VerbatimError("--id names one statement; give one file or link with it")
     ask = not args.yes
     added, failed = [], 0
-    with tqdm(
-        total=len(sources), desc="adding", unit="file", disable=len(sources) < 3 or not sys.stderr.isatty()
-    ) as bar:
+    terminal = sys.stderr.isatty()
+    with bar(len(sources), "adding", "file", enabled=len(sources) > 2 and terminal) as shown:
         for source in sources:
             try:
+                if terminal and len(sources) < 3:
+                    # One large page or PDF can take a minute to read and clean: say what is going on.
+                    shown.write(f"verbatim: reading {_size_of(source)}{source} …", file=sys.stderr)
                 draft = prepare(source, overrides, allow_private=settings.allow_private_links)
                 refuse_duplicates(draft, settings.corpus_dir)
                 draft.check_complete()  # not asked about what could not be saved
-                bar.write(_describe(draft), file=sys.stdout)
+                shown.write(_describe(draft), file=sys.stdout)
                 if ask and not _confirmed():
-                    bar.write(f"not added: {source}", file=sys.stdout)
+                    shown.write(f"not added: {source}", file=sys.stdout)
                     continue
                 path = save(draft, settings.corpus_dir)
-                bar.write(f"added {source} as {path}", file=sys.stdout)
+                shown.write(f"added {source} as {path}", file=sys.stdout)
                 added.append(path)
             except IngestError as exc:
                 failed += 1
-                bar.write(f"not added: {printable(str(exc))}", file=sys.stderr)
+                shown.write(f"not added: {printable(str(exc))}", file=sys.stderr)
             finally:
-                bar.update()
+                shown.update()
     print(f"{len(added)} statement{'s' if len(added) != 1 else ''} added, {failed} refused")
     if added and not args.no_index:
         _, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
         print(report.summary())
     return 1 if failed else 0
+
+
+def _size_of(source: str) -> str:
+    path = Path(source)
+    return f"({path.stat().st_size / 1e6:.1f} MB) " if path.is_file() and path.stat().st_size > 1_000_000 else ""
 
 
 def _confirmed() -> bool:

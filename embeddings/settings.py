@@ -59,16 +59,22 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise VerbatimError(f"{name} must be a number, not {raw!r}") from None
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     env = read_environment(env, dotenv)
     default = Settings()
     max_chars = env_int(env, "VERBATIM_MAX_QUESTION_CHARS", default.max_question_chars)
     if max_chars is None or max_chars < 10:
         raise VerbatimError(f"VERBATIM_MAX_QUESTION_CHARS must be at least 10, not {max_chars}")
+    log_level = env.get("VERBATIM_LOG_LEVEL", "").strip().upper() or default.log_level
+    if log_level not in LOG_LEVELS:
+        raise VerbatimError(f"VERBATIM_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
     return Settings(
         corpus_dir=Path(env.get("VERBATIM_CORPUS", "").strip() or default.corpus_dir),
         index_dir=Path(env.get("VERBATIM_INDEX", "").strip() or default.index_dir),
         max_question_chars=max_chars,
-        log_level=env.get("VERBATIM_LOG_LEVEL", "").strip().upper() or default.log_level,
+        log_level=log_level,
         allow_private_links=env.get("VERBATIM_ALLOW_PRIVATE_LINKS", "").strip().lower() in ("1", "true", "yes"),
     )

@@ -131,7 +131,7 @@ def test_every_input_line_gets_one_output_line(run) -> None:  # type: ignore[no-
 
 
 @pytest.mark.model
-def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+def test_a_closed_pipe_ends_quietly(corpus_dir: Path, tmp_path: Path) -> None:
     script = "import sys; sys.argv=['verbatim','search','--json'];from bot.cli import main; raise SystemExit(main())"
     proc = subprocess.run(
         f'yes Hokkaido | head -200 | {sys.executable} -c "{script}" | head -1',
@@ -142,8 +142,8 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         env={
             **os.environ,
             "HF_HUB_OFFLINE": "1",
-            "VERBATIM_INDEX": str(ROOT / ".bench" / "pipe-index"),
-            "VERBATIM_EMBEDDER": "hashing",
+            "VERBATIM_CORPUS": str(corpus_dir),
+            "VERBATIM_INDEX": str(tmp_path / "pipe-index"),
         },
         timeout=120,
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.formatting import quote_markdown
 from embeddings.answer.quoting import QUOTE_CHARS, choose_quote
-from embeddings.answer.render import quote_lines
+from embeddings.answer.render import marked_quote, quote_lines
 from embeddings.answer.search import Result, SearchEngine
 from embeddings.engine import open_engine
 from embeddings.index.embedder import HashingEmbedder
@@ -126,3 +128,48 @@ def test_bold_never_opens_next_to_a_space() -> None:
     result = _result(quote, (quote.index("The"), quote.index("  Tail")))
     md = quote_markdown(result)
     assert md.split("\n") == ["> Intro.  **The answer spans**", ">   **two lines.**  Tail."]
+
+
+def test_a_quote_grows_toward_the_better_neighbour_and_stops_at_the_budget_or_three() -> None:
+    spans = [(0, 50), (51, 100), (101, 150), (151, 200), (201, 250)]
+    q = choose_quote(spans, [0.0, 0.8, 1.0, 0.2, 0.5])
+    assert (q.start, q.end) == (51, 200), "best, then the better neighbour each time: 0.8 before 0.2, then 0.2"
+    assert (q.highlight_start, q.highlight_end) == (101, 150)
+    narrow = choose_quote(spans, [0.0, 0.8, 1.0, 0.2, 0.5], max_chars=100)
+    assert (narrow.start, narrow.end) == (51, 150), "two sentences fit 100 characters, a third does not"
+    one = choose_quote(spans, [0.0, 0.8, 1.0, 0.2, 0.5], max_sentences=1)
+    assert (one.start, one.end) == (101, 150)
+    given = choose_quote(spans, [0.0, 0.8, 1.0, 0.2, 0.5], best=4)
+    assert (given.highlight_start, given.highlight_end) == (201, 250) and given.end == 250
+    first = choose_quote(spans, [1.0, 0.8, 0.1, 0.2, 0.5])
+    assert (first.start, first.end) == (0, 150) and first.highlight_start == 0
+
+
+def test_a_neighbour_scored_minus_infinity_is_never_joined() -> None:
+    spans = [(0, 50), (51, 100), (101, 150)]
+    q = choose_quote(spans, [-math.inf, 1.0, -math.inf])
+    assert (q.start, q.end) == (51, 100)
+    with pytest.raises(ValueError):
+        choose_quote(spans, [1.0, 2.0])
+    with pytest.raises(ValueError):
+        choose_quote([], [])
+
+
+def test_quote_ties_and_the_exact_budget() -> None:
+    spans = [(0, 100), (100, 200), (200, 300)]
+    tie = choose_quote(spans, [0.5, 0.5, 0.5], max_sentences=1)
+    assert tie.highlight_start == 0, "of equal scores the first sentence is the answer"
+    exact = choose_quote(spans, [0.1, 1.0, 0.2], max_chars=200)
+    assert (exact.start, exact.end) == (100, 300), "a quote exactly at the budget is allowed"
+    left = choose_quote(spans, [0.3, 1.0, 0.2], max_chars=200)
+    assert (left.start, left.end) == (0, 200)
+
+
+def test_a_source_that_prints_its_own_bold_never_runs_into_the_highlight() -> None:
+    quote = "**Resolution 2699** was adopted. Tunisia renews its call for **reform**."
+    result = _result(quote, (0, 32))
+    plain = marked_quote(result, "**", "**")
+    assert "****" not in plain
+    assert plain.startswith("**\\*\\*Resolution 2699\\*\\* was adopted.**") and plain.endswith("\\*\\*reform\\*\\*.")
+    coloured = marked_quote(result, "\x1b[1m", "\x1b[0m")
+    assert coloured == "\x1b[1m**Resolution 2699** was adopted.\x1b[0m Tunisia renews its call for **reform**."

@@ -33,7 +33,7 @@ def test_filters_restrict_results(fake_engine: SearchEngine) -> None:
     by_doc = fake_engine.search("Russia", filters=Filters(documents=frozenset({"003_98d10b9dfbac6c7a"})))
     assert {r.doc_id for r in by_doc.results} == {"003_98d10b9dfbac6c7a"}
     venue = fake_engine.search("Russia", k=5, filters=Filters(venue="OSCE"))
-    assert {r.doc_id for r in venue.results} <= {"000_4a0e896c0c50d79f", "001_9a301a089a780dac"}
+    assert venue.results and {r.doc_id for r in venue.results} <= {"000_4a0e896c0c50d79f", "001_9a301a089a780dac"}
 
 
 def test_filter_matching_nothing_declines(fake_engine: SearchEngine) -> None:

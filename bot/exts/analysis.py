@@ -16,7 +16,7 @@ from bot.exts.admin import can_administer
 from bot.formatting import CONTENT_LIMIT, answer_embeds, clip, escape, passage_embeds
 from bot.replies import NO_MENTIONS, defer_publicly, follow_up, reply, to_embed
 from bot.views import answer_view
-from embeddings.answer.analysis import compare, timeline
+from embeddings.answer.analysis import MAX_GROUPS, compare, timeline
 from embeddings.answer.search import Filters
 
 Interaction = discord.Interaction[VerbatimBot]
@@ -126,6 +126,10 @@ class Analysis(commands.Cog):
             lines.append("No statement within the dates asked by: " + ", ".join(escape(s) for s in result.out_of_range))
         if result.unknown:
             lines.append("No statement by: " + ", ".join(escape(s) for s in result.unknown))
+        if result.left_out:
+            lines.append(
+                f"Not compared (at most {MAX_GROUPS} at once): " + ", ".join(escape(s) for s in result.left_out)
+            )
         content = clip("\n".join(line for line in lines if line), CONTENT_LIMIT)
         embeds = passage_embeds([(speaker, r) for speaker, r in quoted], engine.corpus, reserved=len(content))
         await follow_up(

@@ -44,6 +44,8 @@ class Comparison:
     """Names asked for that no statement's speaker or organisation matches."""
     out_of_range: list[str] = field(default_factory=list)
     """Names with statements, none of them within the dates asked."""
+    left_out: list[str] = field(default_factory=list)
+    """Names past the most that one comparison shows (`MAX_GROUPS`), not compared."""
 
     @property
     def silent(self) -> list[str]:
@@ -120,7 +122,8 @@ def compare(
     topic = clean_question(topic, engine.max_question_chars)
     filters = filters or Filters()
     comparison = Comparison(topic)
-    names = list(dict.fromkeys(s.strip() for s in speakers if s.strip()))[:max_groups]
+    every = list(dict.fromkeys(s.strip() for s in speakers if s.strip()))
+    names, comparison.left_out = every[:max_groups], every[max_groups:]
     if names:
         seen: dict[tuple[str, ...], int] = {}
         for name in names:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from embeddings.answer.analysis import Comparison, Timeline
-
 import itertools
 import textwrap
 
+from embeddings.answer.analysis import MAX_GROUPS, Comparison, Timeline
 from embeddings.answer.search import Answer, Decline, Result
 from embeddings.corpus.chunking import Paragraph
 from embeddings.corpus.documents import Corpus, Document
@@ -52,9 +48,16 @@ def quote_lines(result: Result) -> list[list[tuple[str, bool]]]:
 
 
 def marked_quote(result: Result, start_mark: str, end_mark: str) -> str:
-    """The quote line for line, the answering sentence wrapped in marks; the words untouched."""
+    """The quote line for line, the answering sentence wrapped in marks; the words untouched, but
+    for asterisks when the marks are markdown's: a source that prints its own `**bold**` would
+    otherwise run into the highlight's (`****...****`), so its asterisks are shown escaped."""
+    plain = "*" in start_mark
+
+    def shown(text: str) -> str:
+        return text.replace("*", "\\*") if plain else text
+
     return "\n".join(
-        "".join(f"{start_mark}{text}{end_mark}" if marked else text for text, marked in line)
+        "".join(f"{start_mark}{shown(text)}{end_mark}" if marked else shown(text) for text, marked in line)
         for line in quote_lines(result)
     )
 
@@ -139,6 +142,8 @@ def render_comparison(comparison: Comparison, *, color: bool = False, width: int
         out.append("No statement within the dates asked by: " + "; ".join(comparison.out_of_range))
     if comparison.unknown:
         out.append("No statement by: " + "; ".join(comparison.unknown))
+    if comparison.left_out:
+        out.append(f"Not compared (at most {MAX_GROUPS} at once): " + "; ".join(comparison.left_out))
     return "\n".join(out).rstrip()
 
 

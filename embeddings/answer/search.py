@@ -330,6 +330,10 @@ class SearchEngine:
         self._header_position = np.asarray(
             [self.headers.position.get(d, -1) for d in index.chunks.doc_ids], dtype=np.int64
         )
+        gone = self._header_position[index.chunks.table[:, 0]] < 0 if len(index.chunks) else np.zeros(0, dtype=bool)
+        self._gone: np.ndarray | None = gone if gone.any() else None
+        """Chunks of statements the corpus given no longer holds as indexed (an index that could not be
+        updated answers for the rest): never candidates."""
         self._paragraphs: dict[str, tuple[list[Paragraph], list[int]]] = {}
         self._lock = threading.Lock()
 
@@ -429,6 +433,8 @@ class SearchEngine:
                 pools.append(sids)
         pools.append(_sentence_rows(table, np.asarray(list(dict.fromkeys(chunk_pool)), dtype=np.int64)))
         pool = np.concatenate(pools)
+        if self._gone is not None:
+            pool = pool[~self._gone[idx.sentence_chunk[pool]]]
         if allowed is not None:
             pool = pool[np.isin(idx.sentence_chunk[pool], allowed)]
         # One candidate per sentence span (overlapping windows of a long paragraph repeat
