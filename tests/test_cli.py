@@ -191,3 +191,41 @@ def test_run_from_another_folder_says_where_to_run_it(tmp_path: Path, monkeypatc
     assert cli.main(["sources"]) == 2
     err = capsys.readouterr().err
     assert "corpus folder corpus does not exist in" in err and "--corpus" in err and "project folder" in err
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2000])
+def test_search_json_answers_an_unaskable_question_with_an_error_object(run, question: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("search", "--json", question)
+    payload = json.loads(out)
+    assert code == 2 and payload["answered"] is False and payload["error"] and payload["results"] == []
+    assert "Traceback" not in err
+
+
+def test_an_index_or_corpus_that_names_a_file_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = run("--index", str(afile), "ask", "ICBM launch")
+    assert code == 2 and f"verbatim: {afile} is a file, not a folder" in err and "Traceback" not in err
+    code, _, err = run("--corpus", str(afile), "sources")
+    assert code == 2 and f"verbatim: {afile} is a file, not a folder" in err
+
+
+def test_a_bad_log_level_is_named(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("VERBATIM_LOG_LEVEL", "LOUD")
+    code, _, err = run("sources")
+    assert code == 2 and "VERBATIM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'" in err
+
+
+def test_help_gives_its_whole_first_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "index, ask, search, sources, source, eval, chat, add, compare, timeline, feedback." in out
+
+
+def test_compare_names_who_was_left_out_past_ten(run) -> None:  # type: ignore[no-untyped-def]
+    names = [f"Nation{i}" for i in range(11)]
+    code, out, _ = run("compare", "ICBM launches", *names)
+    assert code == 0 and "Not compared (at most 10 at once): Nation10" in out
