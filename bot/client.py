@@ -1,5 +1,7 @@
 """The bot itself: start-up, command sync, the channel allow-list and the shared question cooldown.
-What members can do lives in the extensions under `bot/exts/` (asking, sources, administration).
+What members can do lives in the extensions under `bot/exts/` (asking, sources, administration,
+adding, analysis), which never import each other: they share the service (`bot.service`, the
+core's one surface) and hear about new statements through the `statements_added` event.
 
 Everything it sends goes out with ``AllowedMentions.none()`` (set on the client, and again on each
 send).
@@ -16,11 +18,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.engine import EngineHolder
+from bot.formatting import escape
 from bot.replies import NO_MENTIONS, report_error
 from bot.settings import BotSettings
-from embeddings.index.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.state import State
+from embeddings.service import Verbatim
+from embeddings.types import Embedder
 
 log = logging.getLogger(__name__)
 REQUIRED_PERMISSIONS = discord.Permissions(
@@ -72,14 +74,15 @@ class VerbatimBot(commands.Bot):
             **options,
         )
         self.settings = settings
-        self.holder = EngineHolder(settings.core, embedder or SentenceTransformerEmbedder())
+        # Rebuilds run the model on one core, so questions (on ONNX Runtime) keep the other.
+        self.service = Verbatim(settings.core, embedder, rebuild_threads=1)
+        self._rebuilding = asyncio.Lock()
         self.question_cooldown: commands.CooldownMapping[int] = commands.CooldownMapping(
             commands.Cooldown(1, settings.cooldown_seconds), lambda user_id: user_id
         )
         """One question per member per period, shared by /ask and mentions."""
         self.sync_only = sync_only
         """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
-        self._state: State | None = None
         self._background: set[asyncio.Task[object]] = set()
 
     def pending(self) -> bool:
@@ -103,26 +106,20 @@ class VerbatimBot(commands.Bot):
         task.add_done_callback(done)
 
     @property
-    def state(self) -> State:
-        """Votes, watches and announced statements, in the index folder (opened on first use)."""
-        if self._state is None:
-            self._state = State.beside(self.settings.core.index_dir)
-        return self._state
+    def rebuilding(self) -> bool:
+        return self._rebuilding.locked()
 
     async def reindex(self) -> str:
-        """Rebuild (questions keep being answered meanwhile), then tell watching channels what the
-        new statements say on their topics."""
-        summary = await self.holder.reindex()
-        await self.announce_new_statements()
-        return summary
-
-    async def announce_new_statements(self) -> None:
-        from bot.exts.analysis import announce
-
-        try:
-            await announce(self)
-        except Exception:  # a failed announcement must never fail a rebuild or the start-up
-            log.exception("announcing new statements to watching channels failed")
+        """Rebuild (questions keep being answered meanwhile from the previous build), then let the
+        extensions know (`statements_added`, heard by the watches). The summary, escaped."""
+        async with self._rebuilding:
+            done = await asyncio.to_thread(self.service.reindex)
+        self.dispatch("statements_added")
+        lines = [escape(done.report.summary())]
+        lines += [f"skipped {escape(str(issue))}" for issue in done.issues[:10]]
+        if len(done.issues) > 10:
+            lines.append(f"… and {len(done.issues) - 10} more files skipped; `verbatim index` lists them all.")
+        return "\n".join(lines)
 
     def retry_after(self, user_id: int) -> float:
         """Seconds this member must still wait, or 0 (and the question counted)."""
@@ -136,8 +133,9 @@ class VerbatimBot(commands.Bot):
         if self.sync_only:
             return
         # The model loads while the gateway connects, so the first question is answered at once.
-        await self.holder.warm_up()
-        await self.announce_new_statements()  # statements added from the terminal while it was down
+        await asyncio.to_thread(self.service.warm_up)
+        log.info("engine ready: %d documents", len(self.service.corpus))
+        self.dispatch("statements_added")  # statements added from the terminal while it was down
         invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
         log.info("invite link: %s", invite)
         if self.settings.guild_id:

@@ -7,7 +7,8 @@ from discord import app_commands
 
 from bot.formatting import clip, escape
 from bot.replies import Refusal
-from embeddings.corpus.documents import Corpus, Document
+from embeddings.service import Verbatim
+from embeddings.types import Corpus, Document
 
 MAX_CHOICES = 25
 """Discord shows at most 25 autocomplete choices."""
@@ -29,8 +30,8 @@ def resolve_document(corpus: Corpus, typed: str) -> Document:
     raise Refusal(f"“{shown}” matches {len(found)} documents ({names}…). Pick one from the list as you type.")
 
 
-def document_choices(corpus: Corpus, current: str) -> list[app_commands.Choice[str]]:
+def document_choices(service: Verbatim, current: str) -> list[app_commands.Choice[str]]:
     return [
         app_commands.Choice(name=clip(f"{d.title} ({d.date.isoformat()})", 100), value=d.doc_id)
-        for d in corpus.matching(current)[:MAX_CHOICES]
+        for d in service.matching(current)[:MAX_CHOICES]
     ]

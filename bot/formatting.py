@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 from discord.utils import escape_markdown, escape_mentions
 
-from embeddings.answer.citations import citation
-from embeddings.answer.render import decline_lines, quote_lines
-from embeddings.answer.search import Answer, Result
-from embeddings.corpus.chunking import Paragraph
-from embeddings.corpus.documents import Corpus, Document
+from embeddings.presentation import comparison_notes, decline_lines, draft_rows, quote_lines, short_citation
+from embeddings.types import Answer, Comparison, Corpus, Document, Draft, Paragraph, Result
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -85,7 +82,7 @@ def answer_embeds(answer: Answer, corpus: Corpus) -> list[EmbedData]:
     heads = []
     for n, r in enumerate(results, 1):
         doc = corpus.documents[r.doc_id]
-        heads.append((clip(f"{n}. {r.title}", TITLE_LIMIT), citation(doc, r.paragraph, FOOTER_CITATION)))
+        heads.append((clip(f"{n}. {r.title}", TITLE_LIMIT), short_citation(doc, r.paragraph, FOOTER_CITATION)))
     fixed = sum(len(t) + len(f) for t, f in heads)
     budget = min(QUOTE_BUDGET, (EMBED_TOTAL_LIMIT - fixed) // max(len(results), 1))
     return [
@@ -105,7 +102,7 @@ def passage_embeds(items: list[tuple[str, Result]], corpus: Corpus, reserved: in
     characters (less `reserved` for the message's own text): the quotes share what is left."""
     items = items[:MAX_EMBEDS]
     heads = [
-        (clip(heading, TITLE_LIMIT), citation(corpus.documents[r.doc_id], r.paragraph, FOOTER_CITATION))
+        (clip(heading, TITLE_LIMIT), short_citation(corpus.documents[r.doc_id], r.paragraph, FOOTER_CITATION))
         for heading, r in items
     ]
     fixed = sum(len(t) + len(f) for t, f in heads)
@@ -174,12 +171,29 @@ def source_header(doc: Document) -> str:
     return clip(escape(" · ".join(bits)), FOOTER_LIMIT)
 
 
-def sources_lines(corpus: Corpus) -> list[str]:
-    docs = sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True)
+def sources_lines(documents: list[Document]) -> list[str]:
+    """One entry per document, in the order given (the service lists them newest first)."""
     return [
         f"**{escape(d.title)}**\n{escape(d.speaker)} · {escape(d.venue)} · {d.date.isoformat()} · `{d.doc_id}`"
-        for d in docs
+        for d in documents
     ]
+
+
+def comparison_lines(comparison: Comparison) -> list[str]:
+    """The shared notes under a comparison (who is silent, out of range, unknown, not compared), escaped."""
+    return [f"{label}: " + ", ".join(escape(n) for n in names) for label, names in comparison_notes(comparison)]
+
+
+def draft_fields(draft: Draft) -> list[tuple[str, str]]:
+    """(name, shown value) for each header field of a statement about to be added, escaped, with
+    how an inferred one was found."""
+    rows = []
+    for name, value, how in draft_rows(draft):
+        shown = escape(value) if value else "*not found: use Edit*"
+        if how and value:
+            shown += f"\n-# inferred {escape(how)}"
+        rows.append((name, shown))
+    return rows
 
 
 def pack(lines: list[str], limit: int = DESCRIPTION_LIMIT) -> list[str]:

@@ -7,14 +7,13 @@ privately where Discord allows it; the traceback goes to the log, which never se
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.formatting import EmbedData, escape
-from embeddings.errors import VerbatimError
+from embeddings.types import VerbatimError
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +34,19 @@ def to_embed(data: EmbedData) -> discord.Embed:
     return embed
 
 
-_public_deferrals: OrderedDict[int, None] = OrderedDict()
-"""Interactions acknowledged with a public "thinking" message that no follow-up has replaced yet."""
+PUBLIC_DEFERRAL = "verbatim.public_deferral"
+"""Kept in the interaction's own `extras` while a public "thinking" message awaits its follow-up."""
 
 
 async def defer_publicly(interaction: discord.Interaction[Any]) -> None:
     """Acknowledge now (Discord allows three seconds) and answer for everyone to see later."""
     await interaction.response.defer(thinking=True)
-    _public_deferrals[interaction.id] = None
-    while len(_public_deferrals) > 1000:
-        _public_deferrals.popitem(last=False)
+    interaction.extras[PUBLIC_DEFERRAL] = True
 
 
 async def follow_up(interaction: discord.Interaction[Any], **payload: Any) -> None:
     """The public answer to a publicly deferred interaction."""
-    _public_deferrals.pop(interaction.id, None)
+    interaction.extras.pop(PUBLIC_DEFERRAL, None)
     await interaction.followup.send(allowed_mentions=NO_MENTIONS, **payload)
 
 
@@ -63,10 +60,8 @@ async def reply(interaction: discord.Interaction[Any], content: str, *, ephemera
     if not interaction.response.is_done():
         await interaction.response.send_message(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
         return
-    if interaction.id in _public_deferrals:
-        _public_deferrals.pop(interaction.id, None)
-        if ephemeral:
-            await interaction.edit_original_response(content=AFTER_PUBLIC_DEFERRAL, allowed_mentions=NO_MENTIONS)
+    if interaction.extras.pop(PUBLIC_DEFERRAL, False) and ephemeral:
+        await interaction.edit_original_response(content=AFTER_PUBLIC_DEFERRAL, allowed_mentions=NO_MENTIONS)
     await interaction.followup.send(content, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
 
 

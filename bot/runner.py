@@ -13,7 +13,7 @@ import discord
 
 from bot.client import create_bot
 from bot.settings import BotSettings
-from embeddings.errors import VerbatimError
+from embeddings.types import VerbatimError
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embeddings.errors import VerbatimError
 from embeddings.settings import Settings, env_float, env_int, load_settings, read_environment
+from embeddings.types import VerbatimError
 
 
 @dataclass(frozen=True)

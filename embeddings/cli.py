@@ -1,16 +1,16 @@
 """The `verbatim` command line of the core: index, ask, search, sources, source, eval, chat, add, compare,
 timeline, feedback.
 
-Argument parsing and error mapping only; the work is in the engine. A user mistake is one line
-on standard error and exit status 2, never a traceback. Front ends add their own commands through
-`main(extensions=...)` (the Discord bot adds `run` and `sync`, see `bot/cli.py`); the core never
-imports them.
+Argument parsing and error mapping only: every command is one call to the service
+(`embeddings.service.Verbatim`) shown with the shared wording (`embeddings.presentation`). A user
+mistake is one line on standard error and exit status 2, never a traceback. Front ends add their own
+commands through `main(extensions=...)` (the Discord bot adds `run` and `sync`, see `bot/cli.py`);
+the core never imports them.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import io
 import json
 import logging
@@ -19,9 +19,18 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from embeddings.answer.search import Filters, SearchEngine, clean_question
-from embeddings.errors import UnknownDocumentError, VerbatimError
+from embeddings.presentation import (
+    progress_bar,
+    render_answer,
+    render_comparison,
+    render_draft,
+    render_source,
+    render_sources,
+    render_timeline,
+)
+from embeddings.service import Verbatim
 from embeddings.settings import Settings, load_settings
+from embeddings.types import Filters, IngestError, UnknownDocumentError, VerbatimError
 
 log = logging.getLogger("verbatim")
 
@@ -177,44 +186,36 @@ def _notice(message: str) -> None:
     print(f"verbatim: {message}", file=sys.stderr)
 
 
-def open_engine_for(settings: Settings) -> SearchEngine:
-    """The engine the commands use, with notices on standard error."""
-    from embeddings.engine import open_engine
+def service_for(settings: Settings) -> Verbatim:
+    """The service the commands use, with notices and progress bars on standard error."""
+    return Verbatim(settings, on_notice=_notice, progress=sys.stderr.isatty())
 
-    engine = open_engine(
-        settings.corpus_dir,
-        settings.index_dir,
-        on_notice=_notice,
-        progress=sys.stderr.isatty(),
-        max_question_chars=settings.max_question_chars,
-    )
-    skipped = len(engine.corpus.issues)
+
+def opened(settings: Settings) -> Verbatim:
+    """The service with its index open (built or updated first when needed), files it skipped noted."""
+    service = service_for(settings).open()
+    skipped = len(service.corpus.issues)
     if skipped:
         _notice(f"{skipped} file{'s' if skipped > 1 else ''} skipped; `verbatim index` lists them with the reason")
-    return engine
+    return service
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.engine import rebuild
-
-    corpus, report = rebuild(
-        settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice, verify=args.verify
-    )
-    for issue in corpus.issues:
+    done = service_for(settings).reindex(verify=args.verify)
+    for issue in done.issues:
         print(f"skipped {issue}", file=sys.stderr)
-    print(report.summary())
-    return 1 if corpus.issues else 0
+    print(done.report.summary())
+    return 1 if done.issues else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.answer.render import render_answer
-
     k, filters = _check_k(args.k), filters_from(args)
-    clean_question(args.question, settings.max_question_chars)
-    engine = open_engine_for(settings)
-    check_filters(engine, args)
-    answer = engine.search(args.question, k=k, filters=filters)
-    print(render_answer(answer, engine.corpus, color=sys.stdout.isatty()))
+    service = service_for(settings)
+    service.check_question(args.question)
+    service = opened(settings)
+    check_filters(service, args)
+    answer = service.ask(args.question, k=k, filters=filters)
+    print(render_answer(answer, service.corpus, color=sys.stdout.isatty()))
     return 0
 
 
@@ -224,17 +225,17 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     k, filters = _check_k(args.k), filters_from(args)
     if args.question is not None:
         try:
-            clean_question(args.question, settings.max_question_chars)
+            service_for(settings).check_question(args.question)
         except VerbatimError as exc:
             # The output is JSON whatever happens: a question that cannot be asked is an error object.
             print(json.dumps(_error_object(args.question, exc), ensure_ascii=False))
             return 2
-    engine = open_engine_for(settings)
-    check_filters(engine, args)
+    service = opened(settings)
+    check_filters(service, args)
     questions = [args.question] if args.question is not None else (line.rstrip("\r\n") for line in sys.stdin)
     for question in questions:
         try:
-            payload = engine.search(question, k=k, filters=filters).to_json()
+            payload = service.ask(question, k=k, filters=filters).to_json()
         except VerbatimError as exc:
             if args.question is not None:
                 print(json.dumps(_error_object(question, exc), ensure_ascii=False))
@@ -249,40 +250,23 @@ def _error_object(question: str, exc: VerbatimError) -> dict[str, object]:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.engine import load_checked_corpus
-
-    corpus = load_checked_corpus(settings.corpus_dir)
-    for doc in sorted(corpus.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True):
-        print(f"{doc.doc_id}  {doc.date.isoformat()}  {doc.title}")
-        print(f"    {doc.speaker} · {doc.venue}" + (f" · {doc.symbol}" if doc.symbol else ""))
-    for issue in corpus.issues:
+    service = service_for(settings)
+    print(render_sources(service.documents()))
+    for issue in service.corpus.issues:
         print(f"skipped {issue}", file=sys.stderr)
     return 0
 
 
-def check_filters(engine: SearchEngine, args: argparse.Namespace) -> None:
+def check_filters(service: Verbatim, args: argparse.Namespace) -> None:
     """A `--doc` that names no document is a mistake to point out, not a question nobody can answer."""
     for doc_id in args.doc or ():
-        find_document(list(engine.corpus.documents), doc_id)
-
-
-def find_document(corpus_ids: Sequence[str], doc_id: str) -> str:
-    """The id itself, or an error naming the closest ids: never a path on disk."""
-    if doc_id in corpus_ids:
-        return doc_id
-    close = difflib.get_close_matches(doc_id, corpus_ids, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; `verbatim sources` lists them"
-    raise UnknownDocumentError(f"no document {doc_id!r}{hint}")
+        service.document(doc_id)
 
 
 def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.answer.render import render_source
-    from embeddings.corpus.chunking import paragraphs
-    from embeddings.engine import load_checked_corpus
-
-    corpus = load_checked_corpus(settings.corpus_dir)
-    doc = corpus.documents[find_document(list(corpus.documents), args.doc_id)]
-    paras = paragraphs(doc.text)
+    service = service_for(settings)
+    doc = service.document(args.doc_id)
+    paras = service.paragraphs(doc.doc_id)
     if args.paragraph is not None and not 1 <= args.paragraph <= len(paras):
         raise UnknownDocumentError(f"{doc.doc_id} has paragraphs 1 to {len(paras)}, not {args.paragraph}")
     print(render_source(doc, paras, args.paragraph))
@@ -290,60 +274,38 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.quality.evaluation import (
-        evaluate,
-        load_questions,
-        load_styles,
-        misses_by_class,
-        styles_beside,
-        table,
-    )
-
-    questions = [q for path in args.questions for q in load_questions(path)]
-    styles = load_styles(args.styles or styles_beside(args.questions))
-    engine = open_engine_for(settings)
-    report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
+    evaluation = service_for(settings).evaluate(args.questions, args.styles, misses=args.misses)
+    report = evaluation.report
     if args.verbose_rows:
         for o in report.outcomes:
             print(json.dumps({"id": o.question.qid, "style": o.style, "answered": o.answer.answered, "rank": o.rank}))
     if args.json:
         print(json.dumps({"all": report.metrics(), "by_style": {k: t.metrics() for k, t in report.tallies.items()}}))
     else:
-        print(table(report.tallies))
-    if args.misses:
-        for kind, lines in misses_by_class(engine, report).items():
-            print(f"\n== {kind}: {len(lines)}")
-            for text in lines:
-                print(text)
+        print(evaluation.table())
+    for kind, lines in evaluation.misses.items():
+        print(f"\n== {kind}: {len(lines)}")
+        for text in lines:
+            print(text)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.answer.analysis import compare
-    from embeddings.answer.render import render_comparison
-    from embeddings.answer.search import Filters
-
     filters = Filters.parse(since=args.since or "", until=args.until or "")
-    engine = open_engine_for(settings)
-    print(render_comparison(compare(engine, args.topic, args.speakers, filters), color=sys.stdout.isatty()))
+    comparison = opened(settings).compare(args.topic, args.speakers, filters)
+    print(render_comparison(comparison, color=sys.stdout.isatty()))
     return 0
 
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.answer.analysis import timeline
-    from embeddings.answer.render import render_timeline
-    from embeddings.answer.search import Filters
-
     filters = Filters.parse(since=args.since or "", until=args.until or "")
-    engine = open_engine_for(settings)
-    print(render_timeline(timeline(engine, args.topic, args.speaker or "", filters), color=sys.stdout.isatty()))
+    line = opened(settings).timeline(args.topic, args.speaker or "", filters)
+    print(render_timeline(line, color=sys.stdout.isatty()))
     return 0
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.state import State
-
-    state = State.beside(settings.index_dir, read_only=True)
+    state = service_for(settings).feedback()
     if args.action == "stats":
         weeks = state.weekly(on_damage=_notice)
         if not weeks:
@@ -367,38 +329,26 @@ ADD_FIELDS = ("id", "title", "speaker", "organisation", "venue", "date", "symbol
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Each source is prepared, shown, confirmed (on a terminal) and saved on its own: one bad file
     is reported and the others are still added; the index is updated once at the end."""
-    from embeddings.engine import rebuild
-    from embeddings.ingest.add import addable_files, prepare, refuse_duplicates, save
-    from embeddings.ingest.errors import IngestError
-    from embeddings.progress import bar
-
+    service = service_for(settings)
     overrides = {name: getattr(args, name) for name in ADD_FIELDS if getattr(args, name)}
-    sources: list[str] = []
-    for source in args.sources:
-        folder = Path(source)
-        if not source.startswith(("http://", "https://")) and folder.is_dir():
-            sources += [str(p) for p in addable_files(folder)]
-        else:
-            sources.append(source)
+    sources = service.addable(args.sources)
     if len(sources) > 1 and "id" in overrides:
         raise VerbatimError("--id names one statement; give one file or link with it")
-    ask = not args.yes
-    added, failed = [], 0
     terminal = sys.stderr.isatty()
-    with bar(len(sources), "adding", "file", enabled=len(sources) > 2 and terminal) as shown:
+    added, failed = [], 0
+    with progress_bar(len(sources), "adding", "file", enabled=len(sources) > 2 and terminal) as shown:
         for source in sources:
             try:
                 if terminal and len(sources) < 3:
                     # One large page or PDF can take a minute to read and clean: say what is going on.
                     shown.write(f"verbatim: reading {_size_of(source)}{source} …", file=sys.stderr)
-                draft = prepare(source, overrides, allow_private=settings.allow_private_links)
-                refuse_duplicates(draft, settings.corpus_dir)
+                draft = service.prepare(source, overrides)
                 draft.check_complete()  # not asked about what could not be saved
-                shown.write(_describe(draft), file=sys.stdout)
-                if ask and not _confirmed():
+                shown.write(render_draft(draft), file=sys.stdout)
+                if not args.yes and not _confirmed():
                     shown.write(f"not added: {source}", file=sys.stdout)
                     continue
-                path = save(draft, settings.corpus_dir)
+                path = service.save(draft)
                 shown.write(f"added {source} as {path}", file=sys.stdout)
                 added.append(path)
             except IngestError as exc:
@@ -408,8 +358,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 shown.update()
     print(f"{len(added)} statement{'s' if len(added) != 1 else ''} added, {failed} refused")
     if added and not args.no_index:
-        _, report = rebuild(settings.corpus_dir, settings.index_dir, progress=sys.stderr.isatty(), on_notice=_notice)
-        print(report.summary())
+        print(service.reindex().report.summary())
     return 1 if failed else 0
 
 
@@ -429,26 +378,8 @@ def _confirmed() -> bool:
     return answer.strip().lower() in ("", "y", "yes")
 
 
-def _describe(draft: object) -> str:
-    from embeddings.ingest.add import Draft
-
-    assert isinstance(draft, Draft)
-    rows = [f"{draft.origin}:"]
-    for name in ("title", "speaker", "organisation", "venue", "date", "symbol", "kind"):
-        value = draft.fields.get(name, "")
-        how = draft.inferred.get(name)
-        rows.append(f"  {name:<12} {value or '(not found)'}" + (f"  [{how}]" if how and value else ""))
-    if draft.cleaning is not None:
-        rows.append(f"  cleaned      {draft.cleaning.summary()}")
-    rows += [f"  | {p}" for p in draft.preview(2, 160)]
-    return "\n".join(rows)
-
-
-def _chat_reply(engine: SearchEngine, line: str, color: bool) -> str:
+def _chat_reply(service: Verbatim, line: str, color: bool) -> str:
     """A question, or `/compare TOPIC; SPEAKER, SPEAKER` or `/timeline TOPIC`, as in Discord."""
-    from embeddings.answer.analysis import compare, timeline
-    from embeddings.answer.render import render_answer, render_comparison, render_timeline
-
     command, _, rest = line.partition(" ")
     if command == "/help":
         return (
@@ -459,19 +390,18 @@ def _chat_reply(engine: SearchEngine, line: str, color: bool) -> str:
     if command == "/compare":
         topic, _, names = rest.partition(";")
         speakers = [n.strip() for n in names.split(",") if n.strip()]
-        return render_comparison(compare(engine, topic, speakers), color=color)
+        return render_comparison(service.compare(topic, speakers), color=color)
     if command == "/timeline":
-        return render_timeline(timeline(engine, rest), color=color)
+        return render_timeline(service.timeline(rest), color=color)
     if command.startswith("/") and command[1:].isalpha():
         return f"No command {command} here: /compare, /timeline and /help are; anything else is a question."
-    return render_answer(engine.search(line, k=3), engine.corpus, color=color)
+    return render_answer(service.ask(line, k=3), service.corpus, color=color)
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-
-    engine = open_engine_for(settings)
+    service = opened(settings)
     print(
-        f"Verbatim console: {len(engine.corpus)} statements. Ask a question, or `/compare TOPIC; SPEAKER, ...`"
+        f"Verbatim console: {len(service.corpus)} statements. Ask a question, or `/compare TOPIC; SPEAKER, ...`"
         " or `/timeline TOPIC`; an empty line or Ctrl-D ends."
     )
     color = sys.stdout.isatty()
@@ -484,7 +414,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            print(_chat_reply(engine, question, color))
+            print(_chat_reply(service, question, color))
         except VerbatimError as exc:
             print(f"verbatim> {exc}")
             continue

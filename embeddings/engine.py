@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 ALIASES_FILE = "aliases.toml"
 
 
+def default_embedder() -> Embedder:
+    """The bundled model, loaded only when first used (questions run on its ONNX export)."""
+    return SentenceTransformerEmbedder()
+
+
 def load_checked_corpus(corpus_dir: Path) -> Corpus:
     corpus = load_corpus(corpus_dir)
     if not len(corpus):
@@ -47,7 +52,7 @@ def rebuild(
         report = update_index(
             index_dir,
             corpus,
-            embedder or SentenceTransformerEmbedder(),
+            embedder or default_embedder(),
             progress=progress,
             on_wait=on_notice,
             tokenizer=corpus_tokenizer(corpus_dir),
@@ -86,7 +91,7 @@ def open_engine(
 ) -> SearchEngine:
     """An engine over a fresh index; builds or updates the index first when allowed to."""
     check_index_folder(index_dir)
-    embedder = embedder or SentenceTransformerEmbedder()
+    embedder = embedder or default_embedder()
     corpus = load_checked_corpus(corpus_dir)
     tokenizer = corpus_tokenizer(corpus_dir)
     try:

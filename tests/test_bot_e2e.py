@@ -24,7 +24,7 @@ import pytest
 import yarl
 
 from bot.client import create_bot
-from bot.engine import WARM_UP_QUESTION
+from embeddings.service import WARM_UP_QUESTION
 from bot.formatting import EMBED_TOTAL_LIMIT, answer_embeds
 from bot.replies import AFTER_PUBLIC_DEFERRAL
 from bot.runner import run_bot, sync_commands

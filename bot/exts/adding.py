@@ -6,24 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import can_administer, hide_from_members
 from bot.client import VerbatimBot
-from bot.exts.admin import can_administer, hide_from_members
-from bot.formatting import clip, escape
-from bot.replies import NO_MENTIONS, reply
-from embeddings.corpus.documents import MAX_STATEMENT_BYTES
-from embeddings.ingest.add import Draft, prepare, refuse_duplicates, save
-from embeddings.ingest.errors import IngestError
+from bot.formatting import clip, draft_fields, escape
+from bot.interactions import GuardedModal, GuardedView
+from bot.replies import NO_MENTIONS, SORRY, reply, user_message
+from embeddings.types import MAX_STATEMENT_BYTES, Draft, IngestError
 
+log = logging.getLogger(__name__)
 Interaction = discord.Interaction[VerbatimBot]
 PREVIEW_TIMEOUT = 900.0
 """How long the Save / Edit / Cancel buttons of a preview work (15 minutes), after which nothing
 was saved and the moderator runs /add again."""
-SHOWN_FIELDS = ("title", "speaker", "organisation", "venue", "date", "symbol", "kind", "source")
 
 
 def preview_embed(draft: Draft) -> discord.Embed:
@@ -32,19 +32,14 @@ def preview_embed(draft: Draft) -> discord.Embed:
         title="New statement: check, then save",
         description=clip("\n\n".join(escape(p) for p in draft.preview(6, 300)), 2000),
     )
-    for name in SHOWN_FIELDS:
-        value = draft.fields.get(name, "")
-        how = draft.inferred.get(name)
-        shown = escape(value) if value else "*not found: use Edit*"
-        if how and value:
-            shown += f"\n-# inferred {escape(how)}"
+    for name, shown in draft_fields(draft):
         embed.add_field(name=name.capitalize(), value=clip(shown, 1000), inline=name not in ("title", "source"))
     if draft.cleaning is not None:
         embed.set_footer(text=clip(f"Cleaned: {draft.cleaning.summary()}", 2000))
     return embed
 
 
-class FieldsModal(discord.ui.Modal, title="Statement details"):
+class FieldsModal(GuardedModal, title="Statement details"):
     def __init__(self, view: DraftView) -> None:
         super().__init__(timeout=PREVIEW_TIMEOUT)
         self.draft_view = view
@@ -80,7 +75,7 @@ class FieldsModal(discord.ui.Modal, title="Statement details"):
         )
 
 
-class DraftView(discord.ui.View):
+class DraftView(GuardedView):
     """Save, Edit or Cancel one draft; only the moderator who ran /add sees it (it is private)."""
 
     def __init__(self, bot: VerbatimBot, draft: Draft, owner: int) -> None:
@@ -102,11 +97,26 @@ class DraftView(discord.ui.View):
         self.stop()
         await interaction.response.edit_message(content="Saving and updating the index…", view=None)
         try:
-            path = await asyncio.to_thread(save, self.draft, self.bot.settings.core.corpus_dir)
+            path = await asyncio.to_thread(self.bot.service.save, self.draft)
         except IngestError as exc:
             await interaction.edit_original_response(content=f"Not saved: {escape(str(exc))}", embed=None)
             return
-        summary = await self.bot.reindex()
+        try:
+            summary = await self.bot.reindex()
+        except Exception as exc:
+            # The message the moderator is looking at says what happened, never "Saving…" for ever.
+            reason = user_message(exc)
+            if reason is None:
+                log.error("updating the index after /add failed", exc_info=exc)
+            await interaction.edit_original_response(
+                content=clip(
+                    f"Saved as `{path.stem}`, but the index could not be updated: {reason or SORRY} "
+                    "Run /reindex once that is fixed.",
+                    2000,
+                ),
+                embed=None,
+            )
+            return
         await interaction.edit_original_response(
             content=clip(
                 f"Added **{escape(self.draft.fields['title'])}** as `{path.stem}`. Members can ask about it now.\n"
@@ -142,18 +152,16 @@ class Adding(commands.Cog):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
+            service = self.bot.service
             if file is not None:
                 if file.size > MAX_STATEMENT_BYTES:
                     raise IngestError(f"{file.filename} is over the {MAX_STATEMENT_BYTES / 1e6:.0f} MB limit")
                 data = await file.read()
-                draft = await asyncio.to_thread(
-                    prepare, f"Discord attachment {file.filename}", data=data, name=file.filename
-                )
+                source = f"Discord attachment {file.filename}"
+                draft = await asyncio.to_thread(service.prepare, source, None, data=data, name=file.filename)
             else:
                 assert link is not None
-                allow = self.bot.settings.core.allow_private_links
-                draft = await asyncio.to_thread(prepare, link.strip(), allow_private=allow)
-            await asyncio.to_thread(refuse_duplicates, draft, self.bot.settings.core.corpus_dir)
+                draft = await asyncio.to_thread(service.prepare, link.strip())
         except (IngestError, discord.HTTPException) as exc:
             await interaction.followup.send(
                 f"Not added: {escape(str(exc))}", ephemeral=True, allowed_mentions=NO_MENTIONS

@@ -1,9 +1,11 @@
 """For analysts: `/compare` positions side by side, `/timeline` of a topic, and `/watch` a topic so
-that new statements on it are posted in the channel after each rebuild."""
+that new statements on it are posted in the channel after each rebuild (heard as the client's
+`statements_added` event)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -11,14 +13,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import can_administer
 from bot.client import VerbatimBot
-from bot.exts.admin import can_administer
-from bot.formatting import CONTENT_LIMIT, answer_embeds, clip, escape, passage_embeds
-from bot.replies import NO_MENTIONS, defer_publicly, follow_up, reply, to_embed
+from bot.formatting import CONTENT_LIMIT, answer_embeds, clip, comparison_lines, escape, passage_embeds
+from bot.ids import Direction, TimelinePage
+from bot.interactions import Guarded, persistent_view
+from bot.replies import NO_MENTIONS, Refusal, defer_publicly, follow_up, reply, to_embed
 from bot.views import answer_view
-from embeddings.answer.analysis import MAX_GROUPS, compare, timeline
-from embeddings.answer.search import Filters
+from embeddings.presentation import NOTHING_ADDRESSES, no_statement_by, positions_title, timeline_title
+from embeddings.types import Filters
 
+log = logging.getLogger(__name__)
 Interaction = discord.Interaction[VerbatimBot]
 TIMELINE_PAGE = 5
 """Statements per page of a timeline: five quotes with their citations fit one message."""
@@ -32,64 +37,62 @@ def _speakers(text: str | None) -> list[str]:
 async def timeline_page(bot: VerbatimBot, params: dict[str, str], page: int) -> tuple[str, list[discord.Embed], int]:
     """Page `page` of a timeline (content, embeds, page count), computed again from what was asked:
     the same index gives the same pages, before or after a restart."""
-    engine = await bot.holder.get()
+    service = bot.service
     filters = Filters.parse(since=params.get("since", ""), until=params.get("until", ""))
-    line = await asyncio.to_thread(timeline, engine, params["topic"], params.get("speaker", ""), filters)
-    header = f"**Timeline of:** {escape(line.topic)}, oldest first"
+    line = await asyncio.to_thread(service.timeline, params["topic"], params.get("speaker", ""), filters)
+    header = escape(timeline_title(line.topic))
     if line.unknown_speaker:
-        return f"{header}\nNo statement by {escape(line.unknown_speaker)} (within the dates asked).", [], 0
+        return f"{header}\n{escape(no_statement_by(line.unknown_speaker))}", [], 0
     if not line.entries:
-        return f"{header}\nNo statement in the corpus addresses this.", [], 0
+        return f"{header}\n{NOTHING_ADDRESSES}", [], 0
     items = [(f"{doc.date.isoformat()} · {doc.venue}", r) for doc, r in line.entries]
     count = (len(items) + TIMELINE_PAGE - 1) // TIMELINE_PAGE
     page = max(0, min(page, count - 1))
-    embeds = passage_embeds(items[page * TIMELINE_PAGE : (page + 1) * TIMELINE_PAGE], engine.corpus, len(header) + 40)
+    embeds = passage_embeds(items[page * TIMELINE_PAGE : (page + 1) * TIMELINE_PAGE], service.corpus, len(header) + 40)
     content = header if count == 1 else f"{header} (page {page + 1} of {count})"
     return clip(content, CONTENT_LIMIT), [to_embed(e) for e in embeds], count
 
 
 def timeline_view(owner: int, query_id: str, page: int, count: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(TimelineButton("p", owner, max(page - 1, 0), query_id, disabled=page == 0))
-    view.add_item(TimelineButton("n", owner, min(page + 1, count - 1), query_id, disabled=page >= count - 1))
+    view = persistent_view()
+    older = TimelinePage(Direction.PREVIOUS, owner, max(page - 1, 0), query_id)
+    newer = TimelinePage(Direction.NEXT, owner, min(page + 1, count - 1), query_id)
+    view.add_item(TimelineButton(older, disabled=page == 0))
+    view.add_item(TimelineButton(newer, disabled=page >= count - 1))
     return view
 
 
-class TimelineButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"vb:tl:(?P<dir>[pn]):(?P<owner>\d+):(?P<page>\d+):(?P<qid>[0-9a-f]{16})",
-):
+class TimelineButton(Guarded, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TimelinePage.PATTERN):
     """Older / Newer through a timeline; only whoever asked turns the pages. The question is kept in
     the state file under the id in the button, so the pages still turn after a restart."""
 
-    def __init__(self, direction: str, owner: int, page: int, query_id: str, disabled: bool = False) -> None:
+    def __init__(self, target: TimelinePage, disabled: bool = False) -> None:
         button: discord.ui.Button[Any] = discord.ui.Button(
-            label="◀ Older" if direction == "p" else "Newer ▶",
+            label="◀ Older" if target.direction is Direction.PREVIOUS else "Newer ▶",
             style=discord.ButtonStyle.secondary,
-            custom_id=f"vb:tl:{direction}:{owner}:{page}:{query_id}",
+            custom_id=target.encode(),
             disabled=disabled,
         )
         super().__init__(button)
-        self.owner, self.page, self.query_id = owner, page, query_id
+        self.target = target
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> TimelineButton:
-        return cls(match["dir"], int(match["owner"]), int(match["page"]), match["qid"])
+        return cls(TimelinePage.decode(match))
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # discord.py's signature
-        if interaction.user.id != self.owner:
-            await reply(interaction, "Only whoever asked turns these pages; run /timeline yourself.", ephemeral=True)
-            return
+    async def act(self, interaction: Interaction) -> None:
+        target = self.target
+        if interaction.user.id != target.owner:
+            raise Refusal("Only whoever asked turns these pages; run /timeline yourself.")
         bot = interaction.client
-        params = await asyncio.to_thread(bot.state.query, self.query_id)
+        params = await asyncio.to_thread(bot.service.state.query, target.query_id)
         if params is None:
-            await reply(interaction, "This timeline is no longer known; run /timeline again.", ephemeral=True)
-            return
-        content, embeds, count = await timeline_page(bot, params, self.page)
+            raise Refusal("This timeline is no longer known; run /timeline again.")
+        content, embeds, count = await timeline_page(bot, params, target.page)
         await interaction.response.edit_message(
-            content=content, embeds=embeds, view=timeline_view(self.owner, self.query_id, self.page, count)
+            content=content, embeds=embeds, view=timeline_view(target.owner, target.query_id, target.page, count)
         )
 
 
@@ -113,25 +116,16 @@ class Analysis(commands.Cog):
         until: str | None = None,
     ) -> None:
         filters = Filters.parse(since=since or "", until=until or "")
-        engine = await self.bot.holder.get()
+        service = self.bot.service
         await defer_publicly(interaction)
-        result = await asyncio.to_thread(compare, engine, topic, _speakers(speakers), filters)
+        result = await asyncio.to_thread(service.compare, topic, _speakers(speakers), filters)
         quoted = [(p.speaker, p.result) for p in result.positions if p.result is not None]
-        lines = [f"**Positions on:** {escape(result.topic)}"]
-        if not quoted:
-            lines.append("No statement in the corpus addresses this." if not speakers else "")
-        if result.silent:
-            lines.append("Say nothing on it in the corpus: " + ", ".join(escape(s) for s in result.silent))
-        if result.out_of_range:
-            lines.append("No statement within the dates asked by: " + ", ".join(escape(s) for s in result.out_of_range))
-        if result.unknown:
-            lines.append("No statement by: " + ", ".join(escape(s) for s in result.unknown))
-        if result.left_out:
-            lines.append(
-                f"Not compared (at most {MAX_GROUPS} at once): " + ", ".join(escape(s) for s in result.left_out)
-            )
-        content = clip("\n".join(line for line in lines if line), CONTENT_LIMIT)
-        embeds = passage_embeds([(speaker, r) for speaker, r in quoted], engine.corpus, reserved=len(content))
+        lines = [escape(positions_title(result.topic))]
+        if not quoted and not speakers:
+            lines.append(NOTHING_ADDRESSES)
+        lines += comparison_lines(result)
+        content = clip("\n".join(lines), CONTENT_LIMIT)
+        embeds = passage_embeds([(speaker, r) for speaker, r in quoted], service.corpus, reserved=len(content))
         await follow_up(
             interaction,
             content=content,
@@ -161,7 +155,7 @@ class Analysis(commands.Cog):
         if count <= 1:
             await follow_up(interaction, content=content, embeds=embeds)
             return
-        query_id = await asyncio.to_thread(self.bot.state.remember_query, params)
+        query_id = await asyncio.to_thread(self.bot.service.state.remember_query, params)
         await follow_up(
             interaction, content=content, embeds=embeds, view=timeline_view(interaction.user.id, query_id, 0, count)
         )
@@ -176,7 +170,7 @@ class Analysis(commands.Cog):
     async def watch_add(self, interaction: Interaction, topic: str) -> None:
         topic = " ".join(topic.split())[:200]
         added = await asyncio.to_thread(
-            self.bot.state.add_watch,
+            self.bot.service.state.add_watch,
             str(interaction.guild_id),
             str(interaction.channel_id),
             topic,
@@ -191,7 +185,7 @@ class Analysis(commands.Cog):
 
     @watch.command(name="list", description="The topics watched in this server")
     async def watch_list(self, interaction: Interaction) -> None:
-        watches = await asyncio.to_thread(self.bot.state.watches, str(interaction.guild_id))
+        watches = await asyncio.to_thread(self.bot.service.state.watches, str(interaction.guild_id))
         if not watches:
             await reply(interaction, "Nothing is watched yet: `/watch add topic` in a channel.", ephemeral=True)
             return
@@ -201,24 +195,31 @@ class Analysis(commands.Cog):
     @watch.command(name="remove", description="Stop watching a topic (its number is in /watch list)")
     @app_commands.check(can_administer)
     async def watch_remove(self, interaction: Interaction, number: int) -> None:
-        removed = await asyncio.to_thread(self.bot.state.remove_watch, str(interaction.guild_id), number)
+        removed = await asyncio.to_thread(self.bot.service.state.remove_watch, str(interaction.guild_id), number)
         await reply(interaction, f"Watch {number} removed." if removed else f"No watch {number} here.", ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_statements_added(self) -> None:
+        """After a rebuild (and at start-up, for statements added from the terminal meanwhile)."""
+        try:
+            await announce(self.bot)
+        except Exception:  # a failed announcement must never fail a rebuild or the start-up
+            log.exception("announcing new statements to watching channels failed")
 
 
 async def announce(bot: VerbatimBot) -> None:
     """Post, in each watching channel, what statements new since the last rebuild say on its topic."""
-    engine = await bot.holder.get()
-    hashes = {d.doc_id: d.content_hash for d in engine.corpus.documents.values()}
-    fresh = await asyncio.to_thread(bot.state.new_documents, hashes)
+    service = bot.service
+    fresh = await asyncio.to_thread(service.unannounced)
     if not fresh:
         return
-    for watch in await asyncio.to_thread(bot.state.watches):
+    for watch in await asyncio.to_thread(service.state.watches):
         filters = Filters(documents=frozenset(fresh))
-        answer = await asyncio.to_thread(engine.search, watch.topic, ANNOUNCED_PER_TOPIC, filters)
+        answer = await asyncio.to_thread(service.ask, watch.topic, ANNOUNCED_PER_TOPIC, filters)
         if not answer.answered or not answer.results:
             continue
         channel = bot.get_partial_messageable(int(watch.channel_id), guild_id=int(watch.guild_id))
-        embeds = answer_embeds(answer, engine.corpus)
+        embeds = answer_embeds(answer, service.corpus)
         await channel.send(
             content=clip(f"**New on a watched topic:** {escape(watch.topic)}", CONTENT_LIMIT),
             embeds=[to_embed(e) for e in embeds],

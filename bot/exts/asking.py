@@ -14,8 +14,7 @@ from bot.documents import document_choices, resolve_document
 from bot.formatting import answer_embeds, answer_header, decline_text
 from bot.replies import NO_MENTIONS, Refusal, defer_publicly, follow_up, report_to_message, to_embed
 from bot.views import answer_view
-from embeddings.answer.search import Answer, Filters, SearchEngine, clean_question
-from embeddings.errors import BadQuestionError
+from embeddings.types import Answer, BadQuestionError, Corpus, Filters
 
 Interaction = discord.Interaction[VerbatimBot]
 TOO_MANY = "One question at a time: please wait {wait:.0f} more second(s)."
@@ -29,7 +28,7 @@ class Asking(commands.Cog):
         """The cleaned question, or a Refusal that says what to change; the cooldown is spent only
         on a question that can be asked."""
         try:
-            cleaned = clean_question(question, self.bot.settings.core.max_question_chars)
+            cleaned = self.bot.service.check_question(question)
         except BadQuestionError as exc:
             raise Refusal(f"Sorry, {exc}. Ask, for example, “What did Japan say about the ICBM launch?”") from None
         wait = self.bot.retry_after(user_id)
@@ -37,22 +36,23 @@ class Asking(commands.Cog):
             raise Refusal(TOO_MANY.format(wait=wait))
         return cleaned
 
-    async def answer(self, question: str, filters: Filters) -> tuple[Answer, SearchEngine]:
-        engine = await self.bot.holder.get()
-        answer = await asyncio.to_thread(engine.search, question, 3, filters)
-        return answer, engine
+    async def answer(self, question: str, filters: Filters) -> tuple[Answer, Corpus]:
+        service = self.bot.service
+        answer = await asyncio.to_thread(service.ask, question, 3, filters)
+        return answer, service.corpus
 
-    async def payload(self, question: str, answer: Answer, engine: SearchEngine) -> dict[str, object]:
+    async def payload(self, question: str, answer: Answer, corpus: Corpus) -> dict[str, object]:
         # What was shown is kept so that a member's vote on it can become a test case. It is written
         # in the background: the reply does not wait for the disk, and a vote comes seconds later.
-        answer_id = self.bot.state.new_answer_id()
-        self.bot.in_background(asyncio.to_thread(self.bot.state.record_answer, answer, answer_id))
+        state = self.bot.service.state
+        answer_id = state.new_answer_id()
+        self.bot.in_background(asyncio.to_thread(state.record_answer, answer, answer_id))
         if not answer.answered or not answer.results:
             return {
-                "content": decline_text(question, answer, engine.corpus),
+                "content": decline_text(question, answer, corpus),
                 "view": answer_view([], answer_id, declined=True),
             }
-        embeds = answer_embeds(answer, engine.corpus)
+        embeds = answer_embeds(answer, corpus)
         return {
             "content": answer_header(question),
             "embeds": [to_embed(e) for e in embeds],
@@ -79,17 +79,16 @@ class Asking(commands.Cog):
         until: str | None = None,
     ) -> None:
         # Options are checked before the cooldown, so a typo in a date costs the member nothing.
-        engine = await self.bot.holder.get()
-        doc_ids = [resolve_document(engine.corpus, document).doc_id] if document else []
+        doc_ids = [resolve_document(self.bot.service.corpus, document).doc_id] if document else []
         filters = Filters.parse(doc_ids, speaker or "", venue or "", since or "", until or "")
         cleaned = self.admit(question, interaction.user.id)
         await defer_publicly(interaction)
-        answer, engine = await self.answer(cleaned, filters)
-        await follow_up(interaction, **(await self.payload(cleaned, answer, engine)))
+        answer, corpus = await self.answer(cleaned, filters)
+        await follow_up(interaction, **(await self.payload(cleaned, answer, corpus)))
 
     @ask.autocomplete("document")
     async def _document(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return document_choices((await self.bot.holder.get()).corpus, current)
+        return document_choices(self.bot.service, current)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -103,8 +102,8 @@ class Asking(commands.Cog):
         try:
             cleaned = self.admit(question, message.author.id)
             async with message.channel.typing():  # the member sees that an answer is coming
-                answer, engine = await self.answer(cleaned, Filters())
-            await message.reply(allowed_mentions=NO_MENTIONS, **(await self.payload(cleaned, answer, engine)))  # type: ignore[call-overload]
+                answer, corpus = await self.answer(cleaned, Filters())
+            await message.reply(allowed_mentions=NO_MENTIONS, **(await self.payload(cleaned, answer, corpus)))  # type: ignore[call-overload]
         except Exception as exc:
             await report_to_message(message, exc)
 

@@ -3,6 +3,8 @@ and the buttons that open, page and download documents."""
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -28,18 +30,18 @@ class Sources(commands.Cog):
         document: str,
         paragraph: app_commands.Range[int, 1, 10000] | None = None,
     ) -> None:
-        engine = await self.bot.holder.get()
-        doc = resolve_document(engine.corpus, document)
-        await send_document(interaction, doc, engine.paragraphs(doc.doc_id), paragraph, ephemeral=False)
+        service = self.bot.service
+        doc = resolve_document(service.corpus, document)
+        paras = await asyncio.to_thread(service.paragraphs, doc.doc_id)
+        await send_document(interaction, doc, paras, paragraph, ephemeral=False)
 
     @source.autocomplete("document")
     async def _document(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return document_choices((await self.bot.holder.get()).corpus, current)
+        return document_choices(self.bot.service, current)
 
     @app_commands.command(name="sources", description="List the documents in the corpus")
     async def sources(self, interaction: Interaction) -> None:
-        engine = await self.bot.holder.get()
-        await send_listing(interaction, engine.corpus)
+        await send_listing(interaction, self.bot.service.documents())
 
     @app_commands.command(name="help", description="How to use Verbatim")
     async def help(self, interaction: Interaction) -> None:

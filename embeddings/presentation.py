@@ -1,14 +1,22 @@
-"""Answers as plain text for a terminal: the same content the bot shows, without Discord."""
+"""What Verbatim says, in one place: the wording, field order and sort order every front end uses,
+and the terminal's skin of it (plain text, optionally bold on a terminal). Discord's skin
+(`bot/formatting.py`) escapes the same words and cuts them to Discord's limits; neither invents
+wording of its own, so the terminal and the bot say the same thing in the same words."""
 
 from __future__ import annotations
 
 import itertools
 import textwrap
+from collections.abc import Iterable
+from typing import Any
 
 from embeddings.answer.analysis import MAX_GROUPS, Comparison, Timeline
+from embeddings.answer.citations import citation
 from embeddings.answer.search import Answer, Decline, Result
-from embeddings.corpus.chunking import Paragraph
+from embeddings.corpus.chunking import Paragraph, ParagraphSpan
 from embeddings.corpus.documents import Corpus, Document
+from embeddings.ingest.add import Draft
+from embeddings.progress import bar
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -70,8 +78,7 @@ def suggestions(corpus: Corpus, answer: Answer | None = None, limit: int = 5) ->
             f"{r.title} ({corpus.documents[r.doc_id].date.isoformat()}), {r.paragraph.label()}"
             for r in answer.nearest[:limit]
         ]
-    docs = sorted(corpus.documents.values(), key=lambda d: d.date, reverse=True)
-    return [f"{d.title} ({d.date.isoformat()})" for d in docs[:limit]]
+    return [f"{d.title} ({d.date.isoformat()})" for d in newest_first(corpus.documents.values())[:limit]]
 
 
 def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
@@ -129,33 +136,102 @@ def _passage(result: Result, color: bool, width: int, label: str) -> list[str]:
     return out
 
 
+# -- shared wording --------------------------------------------------------------------------------
+
+HEADER_FIELDS = ("title", "speaker", "organisation", "venue", "date", "symbol", "kind", "source")
+"""A statement's header as a reader is shown it, in this order (previews of `add`, `/add`)."""
+NOTHING_ADDRESSES = "No statement in the corpus addresses this."
+
+
+def short_citation(doc: Document, paragraph: ParagraphSpan, limit: int) -> str:
+    """The citation within `limit` characters (a Discord footer): title, speaker and venue are
+    shortened, never the date, symbol or paragraph that lead to the text."""
+    return citation(doc, paragraph, limit)
+
+
+def positions_title(topic: str) -> str:
+    return f"Positions on: {topic}"
+
+
+def timeline_title(topic: str) -> str:
+    return f"Timeline of: {topic}, oldest first"
+
+
+def no_statement_by(speaker: str) -> str:
+    return f"No statement by {speaker} (within the dates asked, if any)."
+
+
+def comparison_notes(comparison: Comparison) -> list[tuple[str, list[str]]]:
+    """The lines under a comparison, each a label and the names it lists: who says nothing on the
+    topic, who has no statement within the dates, who none at all, who was not compared."""
+    notes = [
+        ("Say nothing on it in the corpus", comparison.silent),
+        ("No statement within the dates asked by", comparison.out_of_range),
+        ("No statement by", comparison.unknown),
+        (f"Not compared (at most {MAX_GROUPS} at once)", comparison.left_out),
+    ]
+    return [(label, names) for label, names in notes if names]
+
+
+def newest_first(documents: Iterable[Document]) -> list[Document]:
+    """The order a reader scanning the corpus wants: newest first, ties by id."""
+    return sorted(documents, key=lambda d: (d.date, d.doc_id), reverse=True)
+
+
+def draft_rows(draft: Draft) -> list[tuple[str, str, str]]:
+    """(field, value, how it was inferred) for each header field of a statement about to be added."""
+    return [(name, draft.fields.get(name, ""), draft.inferred.get(name, "")) for name in HEADER_FIELDS]
+
+
+# -- the terminal's skin -------------------------------------------------------------------------
+
+
 def render_comparison(comparison: Comparison, *, color: bool = False, width: int = 100) -> str:
-    if not comparison.positions and not comparison.unknown and not comparison.out_of_range:
-        return f"No statement in the corpus addresses {comparison.topic!r}."
-    out = [f"Positions on: {comparison.topic}", ""]
+    if not comparison.positions and not comparison_notes(comparison):
+        return NOTHING_ADDRESSES
+    out = [positions_title(comparison.topic), ""]
     for position in comparison.positions:
         if position.result is not None:
             out += [f"## {position.speaker}", *_passage(position.result, color, width, "  "), ""]
-    if comparison.silent:
-        out.append("Say nothing on it in the corpus: " + "; ".join(comparison.silent))
-    if comparison.out_of_range:
-        out.append("No statement within the dates asked by: " + "; ".join(comparison.out_of_range))
-    if comparison.unknown:
-        out.append("No statement by: " + "; ".join(comparison.unknown))
-    if comparison.left_out:
-        out.append(f"Not compared (at most {MAX_GROUPS} at once): " + "; ".join(comparison.left_out))
+    out += [f"{label}: " + "; ".join(names) for label, names in comparison_notes(comparison)]
     return "\n".join(out).rstrip()
 
 
 def render_timeline(line: Timeline, *, color: bool = False, width: int = 100) -> str:
     if line.unknown_speaker:
-        return f"No statement by {line.unknown_speaker!r} (within the dates asked, if any)."
+        return no_statement_by(line.unknown_speaker)
     if not line.entries:
-        return f"No statement in the corpus addresses {line.topic!r}."
-    out = [f"Timeline of: {line.topic} (oldest first)", ""]
+        return NOTHING_ADDRESSES
+    out = [timeline_title(line.topic), ""]
     for doc, result in line.entries:
         out += [f"{doc.date.isoformat()}  {doc.venue}", *_passage(result, color, width, "  "), ""]
     return "\n".join(out).rstrip()
+
+
+def progress_bar(total: int, desc: str, unit: str, *, enabled: bool) -> Any:
+    """A bar on a terminal for a front end's own long work, drawn as the core's are."""
+    return bar(total, desc, unit, enabled=enabled)
+
+
+def render_sources(documents: Iterable[Document]) -> str:
+    lines = []
+    for doc in newest_first(documents):
+        lines.append(f"{doc.doc_id}  {doc.date.isoformat()}  {doc.title}")
+        lines.append(f"    {doc.speaker} · {doc.venue}" + (f" · {doc.symbol}" if doc.symbol else ""))
+    return "\n".join(lines)
+
+
+def render_draft(draft: Draft) -> str:
+    """A statement about to be added: its header (and how each inferred field was found), what
+    cleaning did, and its first paragraphs."""
+    rows = [f"{draft.origin}:"]
+    for name, value, how in draft_rows(draft):
+        if name != "source":
+            rows.append(f"  {name:<12} {value or '(not found)'}" + (f"  [{how}]" if how and value else ""))
+    if draft.cleaning is not None:
+        rows.append(f"  cleaned      {draft.cleaning.summary()}")
+    rows += [f"  | {p}" for p in draft.preview(2, 160)]
+    return "\n".join(rows)
 
 
 def render_source(doc: Document, paras: list[Paragraph], paragraph: int | None = None) -> str:

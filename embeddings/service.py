@@ -1,0 +1,279 @@
+"""One surface over the core for every front end: the terminal, the console, Discord, benchmarks.
+
+`Verbatim` opens the statements and the index and offers what people do with them (ask, compare,
+follow a topic, read a statement, add one, rebuild, vote, watch) as typed results
+(`embeddings.types`). It owns what must not be done twice or half: the search engine is opened once
+and swapped whole after a rebuild, one rebuild runs at a time, and whoever subscribed hears which
+statements a rebuild added. Front ends parse a request, call one method, and show the result with
+the shared wording of `embeddings.presentation`; none reaches below this class.
+
+Calls block (they read files and run the model): an asynchronous front end runs them in a thread.
+Any number of threads may ask at once; a rebuild never stops questions, which are answered from the
+previous build until the new one is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
+from embeddings.answer.search import Answer, Filters, SearchEngine, clean_question
+from embeddings.corpus.chunking import Paragraph, paragraphs
+from embeddings.corpus.documents import Corpus, CorpusIssue, Document
+from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
+from embeddings.errors import UnknownDocumentError
+from embeddings.index.embedder import Embedder
+from embeddings.index.store import UpdateReport
+from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
+from embeddings.quality.evaluation import (
+    Report,
+    evaluate,
+    load_questions,
+    load_styles,
+    misses_by_class,
+    styles_beside,
+    table,
+)
+from embeddings.settings import Settings
+from embeddings.state import State
+
+log = logging.getLogger(__name__)
+
+WARM_UP_QUESTION = "What did the statement say about the missile launch?"
+"""Any question: it loads the question encoder and touches the index before the first member asks."""
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What a rebuild did: its report, the files it skipped, and the statements it added."""
+
+    report: UpdateReport
+    issues: list[CorpusIssue]
+    added: list[Document]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    report: Report
+    misses: dict[str, list[str]]
+    """Miss class -> a few lines per miss (what was shown, where the evidence lies)."""
+
+    def table(self) -> str:
+        return table(self.report.tallies)
+
+
+StatementsAdded = Callable[[list[Document]], None]
+
+
+class Verbatim:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        on_notice: Callable[[str], None] = log.warning,
+        progress: bool = False,
+        rebuild_threads: int | None = None,
+    ) -> None:
+        """`rebuild_threads` caps the model's threads during a rebuild (the bot gives it one core, so
+        questions keep the other); `progress` shows bars on a terminal."""
+        self.settings = settings
+        self.embedder = embedder or default_embedder()
+        self._on_notice = on_notice
+        self._progress = progress
+        self._rebuild_threads = rebuild_threads
+        self._rebuild_embedder: Embedder | None = None
+        self._engine: SearchEngine | None = None
+        self._corpus: Corpus | None = None
+        self._opening = threading.Lock()
+        self._building = threading.Lock()
+        self._state: State | None = None
+        self._subscribers: list[StatementsAdded] = []
+
+    # -- the engine, opened once and swapped whole ---------------------------------------------
+
+    def _searcher(self) -> SearchEngine:
+        engine = self._engine
+        if engine is None:
+            with self._opening:
+                if self._engine is None:
+                    self._engine = self._open()
+                engine = self._engine
+        return engine
+
+    def _open(self) -> SearchEngine:
+        return open_engine(
+            self.settings.corpus_dir,
+            self.settings.index_dir,
+            self.embedder,
+            on_notice=self._on_notice,
+            progress=self._progress,
+            max_question_chars=self.settings.max_question_chars,
+        )
+
+    def open(self) -> Verbatim:
+        """Open (building or updating the index when needed) now rather than at the first question."""
+        self._searcher()
+        return self
+
+    def warm_up(self) -> None:
+        """Answer one question, so the model is in memory before anyone asks."""
+        self._searcher().search(WARM_UP_QUESTION, 1)
+
+    @property
+    def corpus(self) -> Corpus:
+        """The statements as answered from: the open engine's, else read from the folder (listing
+        and reading need no index)."""
+        if self._engine is not None:
+            return self._engine.corpus
+        if self._corpus is None:
+            self._corpus = load_checked_corpus(self.settings.corpus_dir)
+        return self._corpus
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 3, filters: Filters | None = None) -> Answer:
+        return self._searcher().search(question, k, filters)
+
+    def check_question(self, question: str) -> str:
+        """The question as it will be searched, or a BadQuestionError saying what to change."""
+        return clean_question(question, self.settings.max_question_chars)
+
+    def compare(self, topic: str, speakers: Sequence[str] = (), filters: Filters | None = None) -> Comparison:
+        return compare(self._searcher(), topic, speakers, filters)
+
+    def timeline(self, topic: str, speaker: str = "", filters: Filters | None = None) -> Timeline:
+        return timeline(self._searcher(), topic, speaker, filters)
+
+    def evaluate(
+        self, question_files: Sequence[Path], style_files: Sequence[Path] | None = None, *, misses: bool = False
+    ) -> Evaluation:
+        """Answer quality on question files in the shared eval format, by style (from `style_files`,
+        else the `*styles.json` beside the questions, else each line's own), and with `misses` every
+        miss explained by class."""
+        questions = [q for path in question_files for q in load_questions(path)]
+        styles = load_styles(style_files or styles_beside(question_files))
+        engine = self._searcher()
+        report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
+        return Evaluation(report, misses_by_class(engine, report) if misses else {})
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Document:
+        """The statement with this id, or an error naming the closest ids (never a path on disk)."""
+        return find_document(self.corpus, doc_id)
+
+    def documents(self) -> list[Document]:
+        """Newest first: what a reader scanning the corpus looks for."""
+        return sorted(self.corpus.documents.values(), key=lambda d: (d.date, d.doc_id), reverse=True)
+
+    def paragraphs(self, doc_id: str) -> list[Paragraph]:
+        """A statement's numbered paragraphs, as citations number them."""
+        if self._engine is not None:
+            return self._engine.paragraphs(doc_id)
+        return paragraphs(self.document(doc_id).text)
+
+    def matching(self, typed: str) -> list[Document]:
+        """Statements whose title, speaker or date hold every word typed (autocomplete)."""
+        return self.corpus.matching(typed)
+
+    # -- adding and rebuilding ----------------------------------------------------------------
+
+    def prepare(self, source: str, overrides: dict[str, str] | None = None, **options: object) -> Draft:
+        """A statement read from a file, a link or data in hand, with its proposed header; refused at
+        once (IngestError, DuplicateStatementError) when it cannot be saved."""
+        draft = prepare(
+            source,
+            overrides,
+            allow_private=self.settings.allow_private_links,
+            **options,  # type: ignore[arg-type]
+        )
+        refuse_duplicates(draft, self.settings.corpus_dir)
+        return draft
+
+    @staticmethod
+    def addable(given: Sequence[str]) -> list[str]:
+        """Links and files as given, and each folder as the PDF, HTML and text files in it."""
+        sources: list[str] = []
+        for source in given:
+            folder = Path(source)
+            if not source.startswith(("http://", "https://")) and folder.is_dir():
+                sources += [str(p) for p in addable_files(folder)]
+            else:
+                sources.append(source)
+        return sources
+
+    def save(self, draft: Draft) -> Path:
+        """Write the statement into the corpus folder (the index is updated by `reindex`)."""
+        path = save(draft, self.settings.corpus_dir)
+        self._corpus = None
+        return path
+
+    def subscribe(self, listener: StatementsAdded) -> None:
+        """Told, after each rebuild that added statements, which ones (from the rebuilding thread)."""
+        self._subscribers.append(listener)
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._building.locked()
+
+    def reindex(self, *, verify: bool = False) -> Reindexed:
+        """Bring the index in line with the corpus folder and answer from the new build: questions
+        asked meanwhile are answered from the previous one. One rebuild at a time."""
+        with self._building:
+            embedder = self.embedder
+            if self._rebuild_threads is not None:
+                if self._rebuild_embedder is None:
+                    self._rebuild_embedder = self.embedder.clone(threads=self._rebuild_threads)
+                embedder = self._rebuild_embedder
+            before = set(self._engine.corpus.documents) if self._engine is not None else None
+            corpus, report = rebuild(
+                self.settings.corpus_dir,
+                self.settings.index_dir,
+                embedder,
+                progress=self._progress,
+                on_notice=self._on_notice,
+                verify=verify,
+            )
+            self._engine = self._open()  # one assignment: a question sees the old engine or the new
+            self._corpus = None
+            added = [d for d in self._engine.corpus.documents.values() if before is not None and d.doc_id not in before]
+        done = Reindexed(report, list(corpus.issues), added)
+        if added:
+            for listener in list(self._subscribers):
+                listener(added)
+        return done
+
+    # -- what members leave behind ---------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """Votes, watches, remembered queries and announced statements (in the index folder)."""
+        if self._state is None:
+            self._state = State.beside(self.settings.index_dir)
+        return self._state
+
+    def feedback(self) -> State:
+        """The same, read without write access (for exports and figures)."""
+        return State.beside(self.settings.index_dir, read_only=True)
+
+    def unannounced(self) -> list[str]:
+        """Statements no watch has been told about yet (remembered as told from now on)."""
+        hashes = {d.doc_id: d.content_hash for d in self.corpus.documents.values()}
+        return self.state.new_documents(hashes)
+
+
+def find_document(corpus: Corpus, doc_id: str) -> Document:
+    """The document with this id, or an error naming the closest ids: never a path on disk."""
+    import difflib
+
+    doc = corpus.get(doc_id)
+    if doc is not None:
+        return doc
+    close = difflib.get_close_matches(doc_id, list(corpus.documents), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `verbatim sources` lists them"
+    raise UnknownDocumentError(f"no document {doc_id!r}{hint}")
