@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.settings import BotSettings
 from embeddings.corpus.documents import load_corpus
+from embeddings.service import Verbatim
+from embeddings.types import IndexWriteError
 from tests.documents_fixtures import image_only_pdf, osce_pdf
 from tests.fake_discord import APP_ID, FakeDiscord
 from tests.test_bot_e2e import TIMEOUT, ask, option, running_bot, settings  # noqa: F401  (fixture)
@@ -120,3 +124,29 @@ async def test_add_is_refused_for_a_member_without_permission(settings: BotSetti
         body = (await fake.answer_to(iid, TIMEOUT)).body
         assert "Manage Server" in body["data"]["content"] and body["data"]["flags"] == 64
         assert not fake.modals
+
+
+async def test_a_rebuild_that_fails_after_save_ends_with_a_clear_private_line(
+    settings: BotSettings,  # noqa: F811
+    corpus_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def full_disk(self: Verbatim, *, verify: bool = False) -> None:
+        raise IndexWriteError("cannot write the index in .index: No space left on device")
+
+    monkeypatch.setattr(Verbatim, "reindex", full_disk)
+    async with running_bot(settings) as fake:
+        pdf = fake.upload("freedonia.pdf", osce_pdf(FREEDONIA, symbol="PC.DEL/556/24"))
+        iid = await fake.slash("add", [option("file", pdf["id"], kind=11)], uid="1", admin=True, attachments=[pdf])
+        message = await _preview(fake, iid)
+        save = await fake.click(message, "Save", uid="1")
+        await fake.answer_to(save, TIMEOUT)
+        done = await fake.wait_for(
+            lambda r: (
+                r.path.startswith(f"/webhooks/{APP_ID}/tok{save}/messages/@original")
+                and "could not be updated" in (r.body or {}).get("content", "")
+            ),
+            TIMEOUT,
+        )
+        assert "No space left on device" in done.body["content"] and "Run /reindex" in done.body["content"]
+    assert [d for d in load_corpus(corpus_dir).documents.values() if d.symbol == "PC.DEL/556/24"], "the file is saved"

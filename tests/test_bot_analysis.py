@@ -15,6 +15,7 @@ from bot.settings import BotSettings
 from embeddings.cli import main
 from embeddings.corpus.documents import load_corpus
 from embeddings.quality.evaluation import load_questions
+from embeddings.service import Verbatim
 from embeddings.state import State
 from tests.fake_discord import CHANNEL_ID, FakeDiscord
 from tests.test_bot_e2e import TIMEOUT, option, running_bot, settings, unescape  # noqa: F401  (fixture)
@@ -238,3 +239,22 @@ def test_the_speaker_filter_matches_names_and_aliases_not_substrings(fake_engine
     assert len(speakers("Japan")) == 4
     answer = fake_engine.search("arms transfers", k=3, filters=Filters.parse(speaker="the US"))
     assert answer.results and {r.doc_id for r in answer.results} == {"003_98d10b9dfbac6c7a"}
+
+
+async def test_a_failure_behind_a_timeline_button_reaches_the_member_as_one_private_line(
+    settings: BotSettings,  # noqa: F811
+    many_speakers: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with running_bot(settings, expected_errors=["failed"]) as fake:
+        iid = await fake.slash("timeline", [option("topic", "inspecting tankers for ship-to-ship transfers")])
+        first = await fake.followup_to(iid, TIMEOUT)
+
+        def broken(self: Verbatim, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("the index went away")
+
+        monkeypatch.setattr(Verbatim, "timeline", broken)
+        turn = await fake.click(first.response, "Newer", uid="500")
+        reply = (await fake.answer_to(turn, TIMEOUT)).body["data"]
+        assert reply["flags"] == 64 and reply["content"].startswith("Sorry, something went wrong")
+        assert "the index went away" not in reply["content"], "the traceback goes to the log, not to the member"

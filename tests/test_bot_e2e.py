@@ -24,7 +24,6 @@ import pytest
 import yarl
 
 from bot.client import create_bot
-from embeddings.service import WARM_UP_QUESTION
 from bot.formatting import EMBED_TOTAL_LIMIT, answer_embeds
 from bot.replies import AFTER_PUBLIC_DEFERRAL
 from bot.runner import run_bot, sync_commands
@@ -34,6 +33,7 @@ from embeddings.corpus.chunking import ParagraphSpan
 from embeddings.corpus.documents import Corpus, Document, load_corpus
 from embeddings.errors import VerbatimError
 from embeddings.index.embedder import HashingEmbedder
+from embeddings.service import WARM_UP_QUESTION
 from embeddings.settings import Settings
 from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MESSAGE_CONTENT_INTENT, SESSION_ID, FakeDiscord
 

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from bot.formatting import quote_markdown
 from embeddings.answer.quoting import QUOTE_CHARS, choose_quote
-from embeddings.presentation import marked_quote, quote_lines
 from embeddings.answer.search import Result, SearchEngine
 from embeddings.engine import open_engine
 from embeddings.index.embedder import HashingEmbedder
+from embeddings.presentation import marked_quote, quote_lines
 from embeddings.quality.evaluation import load_questions
 from tests.conftest import DEV_QUESTIONS
 
