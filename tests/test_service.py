@@ -56,7 +56,7 @@ def test_paragraphs_are_safe_when_many_threads_ask_at_once(corpus_dir: Path, tmp
             engine._paragraphs.clear()
             barrier = threading.Barrier(6)
 
-            def hammer() -> None:
+            def hammer(barrier: threading.Barrier = barrier) -> None:
                 try:
                     barrier.wait(timeout=10)
                     for doc in docs:
