@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from embeddings.corpus.documents import load_corpus  # noqa: E402
 from embeddings.engine import open_engine, rebuild  # noqa: E402
+from embeddings.index.building import Passage, context_header  # noqa: E402
 from embeddings.index.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.index.store import Passage, context_header  # noqa: E402
-from embeddings.index.vectors import VectorIndex  # noqa: E402
+from embeddings.index.vectors import ExactVectors, GraphVectors  # noqa: E402
 
 CACHE = ROOT / ".bench"
 SEEDS = ROOT / "corpus"
@@ -286,7 +286,7 @@ def section_scale(sizes: Sequence[int] = (100_000, 1_000_000)) -> None:
             np.save(npy, vectors)
             del vectors
             t = time.perf_counter()
-            graph = VectorIndex.with_graph(np.asarray(np.load(npy, mmap_mode="r")))
+            graph = GraphVectors.build(np.asarray(np.load(npy, mmap_mode="r")))
             built = time.perf_counter() - t
             rows = graph.save(Path(tmp) / f"g{n}.faiss")
             np.save(Path(tmp) / f"r{n}.npy", rows)
@@ -294,7 +294,7 @@ def section_scale(sizes: Sequence[int] = (100_000, 1_000_000)) -> None:
             fresh = opened_in_fresh_process(npy, Path(tmp) / f"g{n}.faiss", Path(tmp) / f"r{n}.npy")
             before = rss_mb()
             t = time.perf_counter()
-            loaded = VectorIndex.load(np.asarray(np.load(npy, mmap_mode="r")), Path(tmp) / f"g{n}.faiss", rows)
+            loaded = GraphVectors.load(np.asarray(np.load(npy, mmap_mode="r")), Path(tmp) / f"g{n}.faiss", rows)
             opened = time.perf_counter() - t
             queries = loaded.vectors[rng.integers(0, n, 200)] + rng.normal(0, 0.05, (200, loaded.vectors.shape[1]))
             queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
@@ -306,7 +306,7 @@ def section_scale(sizes: Sequence[int] = (100_000, 1_000_000)) -> None:
                 found.append(loaded.search(q, 150)[1])
                 g_times.append(time.perf_counter() - t)
             graph_rss = rss_mb() - before
-            exact = VectorIndex.exact(loaded.vectors)
+            exact = ExactVectors(loaded.vectors)
             e_times, recall = [], []
             for q, g_ids in zip(queries, found, strict=True):
                 t = time.perf_counter()
@@ -339,14 +339,14 @@ def opened_in_fresh_process(vectors: Path, graph: Path, rows: Path) -> str:
     script = f"""
 import time, numpy as np
 from pathlib import Path
-from embeddings.index.vectors import VectorIndex
+from embeddings.index.vectors import GraphVectors
 def status():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
     return {{k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "RssAnon", "RssFile")}}
 base = status()
 t = time.perf_counter()
 mapped = np.asarray(np.load({str(vectors)!r}, mmap_mode="r"))
-index = VectorIndex.load(mapped, Path({str(graph)!r}), np.load({str(rows)!r}))
+index = GraphVectors.load(mapped, Path({str(graph)!r}), np.load({str(rows)!r}))
 opened = time.perf_counter() - t
 rng = np.random.default_rng(5)
 for q in index.vectors[rng.integers(0, index.size, 200)]:
@@ -359,7 +359,7 @@ print(f"opened in {{opened:.2f}} s; +{{now['RssAnon'] - base['RssAnon']:.0f}} MB
     return out.stdout.strip()
 
 
-def retrieval_at_scale(vectors: VectorIndex, keywords: Any) -> None:
+def retrieval_at_scale(vectors: GraphVectors, keywords: Any) -> None:
     """What a question does that grows with the corpus, at the largest size: encode, nearest
     sentences and chunks, keyword scores and their top 40 (ranking the ~300 candidates does not grow)."""
     from embeddings.answer.search import top_keyword_chunks

@@ -58,34 +58,43 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     parser.add_argument("--index", type=Path, help="index folder (default: $VERBATIM_INDEX or .index)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _question_commands(sub)
+    _statement_commands(sub)
+    _analyst_commands(sub)
+    handlers = dict(COMMANDS)
+    for extend in extensions:
+        extend(sub, handlers)
+    return parser, handlers
 
-    p = sub.add_parser("index", help="build or update the index after adding statements")
-    p.add_argument(
-        "--verify", action="store_true", help="read every index file against its checksum; rebuild what fails"
-    )
+
+def _question_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ask", help="answer a question with quotes and citations")
     p.add_argument("question")
     p.add_argument("--k", type=int, default=3, help="how many passages (1-10, default 3)")
     _add_filters(p)
-
     p = sub.add_parser("search", help="machine-readable search (one JSON object per question)")
     p.add_argument("question", nargs="?", help="omit to read one question per line from standard input")
     p.add_argument("--json", action="store_true", help="JSON output (the only format; accepted for clarity)")
     p.add_argument("--k", type=int, default=3, help="how many passages (1-10, default 3)")
     _add_filters(p)
-
-    sub.add_parser("sources", help="list the documents with their metadata")
-    p = sub.add_parser("source", help="show a document's full text with paragraph numbers")
-    p.add_argument("doc_id")
-    p.add_argument("--paragraph", type=int, help="only this paragraph")
-
     p = sub.add_parser("eval", help="answer quality on question files (JSON lines), by style, with misses explained")
     p.add_argument("questions", type=Path, nargs="+", help="question files in the format of the shared eval set")
     p.add_argument("--styles", type=Path, action="append", help="id -> style map (default: *styles.json beside them)")
     p.add_argument("--misses", action="store_true", help="explain every miss, grouped by class")
     p.add_argument("--json", action="store_true", help="print the metrics, overall and by style, as JSON")
     p.add_argument("--verbose-rows", action="store_true", help="one JSON line per question")
+    sub.add_parser("chat", help="a terminal conversation that answers like the bot")
 
+
+def _statement_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("index", help="build or update the index after adding statements")
+    p.add_argument(
+        "--verify", action="store_true", help="read every index file against its checksum; rebuild what fails"
+    )
+    sub.add_parser("sources", help="list the documents with their metadata")
+    p = sub.add_parser("source", help="show a document's full text with paragraph numbers")
+    p.add_argument("doc_id")
+    p.add_argument("--paragraph", type=int, help="only this paragraph")
     p = sub.add_parser("add", help="add statements from PDF files, web pages, text files, folders or links")
     p.add_argument(
         "sources", nargs="+", metavar="PATH_OR_URL", help="files, folders (every PDF, HTML and .txt) or links"
@@ -95,27 +104,21 @@ def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.Argumen
     p.add_argument("-y", "--yes", action="store_true", help="save without asking (a closed input saves too)")
     p.add_argument("--no-index", action="store_true", help="save the files only; run `verbatim index` later")
 
+
+def _analyst_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("compare", help="each speaker's position on a topic, quoted side by side")
     p.add_argument("topic")
     p.add_argument("speakers", nargs="*", help="speakers or organisations to compare (default: all who address it)")
     p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
     p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
-
     p = sub.add_parser("timeline", help="the statements on a topic, oldest first, one quote each")
     p.add_argument("topic")
     p.add_argument("--speaker", help="only this speaker or organisation")
     p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
     p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
-
     p = sub.add_parser("feedback", help="members' votes on answers: export them as questions, or weekly figures")
     p.add_argument("action", choices=["export", "stats"])
     p.add_argument("--out", type=Path, help="export to this file (default: standard output)")
-
-    sub.add_parser("chat", help="a terminal conversation that answers like the bot")
-    handlers = dict(COMMANDS)
-    for extend in extensions:
-        extend(sub, handlers)
-    return parser, handlers
 
 
 def _first_paragraph(doc: str) -> str:

@@ -14,10 +14,11 @@ from pathlib import Path
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.documents import Corpus, load_corpus
 from embeddings.errors import CorpusError, IndexStateError, IndexWriteError
+from embeddings.index.building import UpdateReport, update_index
 from embeddings.index.embedder import Embedder, QuestionEncoder, SentenceTransformerEmbedder
 from embeddings.index.keywords import Tokenizer, load_aliases
+from embeddings.index.loading import Index, ensure_fresh, load_index
 from embeddings.index.question_model import QuestionModelError
-from embeddings.index.store import Index, UpdateReport, ensure_fresh, load_index, update_index
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from embeddings.corpus.chunking import Paragraph, paragraphs
 from embeddings.corpus.documents import Corpus, CorpusIssue, Document
 from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
 from embeddings.errors import UnknownDocumentError
+from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder
-from embeddings.index.store import UpdateReport
 from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
 from embeddings.quality.evaluation import (
     Report,

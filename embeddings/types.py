@@ -20,8 +20,8 @@ from embeddings.errors import (
     UnknownDocumentError,
     VerbatimError,
 )
+from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder, HashingEmbedder, SentenceTransformerEmbedder
-from embeddings.index.store import UpdateReport
 from embeddings.ingest.add import Draft
 from embeddings.ingest.errors import DuplicateStatementError, IngestError
 from embeddings.quality.evaluation import Question, Report

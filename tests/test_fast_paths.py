@@ -14,12 +14,13 @@ import pytest
 from embeddings.corpus.documents import load_corpus
 from embeddings.engine import open_engine, rebuild
 from embeddings.errors import IndexStateError
-from embeddings.index import store as store_module
+from embeddings.index import loading
+from embeddings.index.building import UpdateReport, update_index
 from embeddings.index.embedder import HashingEmbedder
 from embeddings.index.keywords import KeywordIndex
+from embeddings.index.loading import load_index
 from embeddings.index.question_model import MicroBatcher
-from embeddings.index.store import load_index, update_index
-from embeddings.index.vectors import VectorIndex
+from embeddings.index.vectors import ExactVectors, GraphVectors
 
 TIMEOUT = 20.0
 NEW_DOC = (
@@ -43,8 +44,8 @@ def test_open_reads_no_file_whose_size_and_time_are_unchanged(
 ) -> None:
     update_index(tmp_path / "ix", load_corpus(corpus_dir), HashingEmbedder())
     hashed: list[Path] = []
-    real = store_module._file_sha256
-    monkeypatch.setattr(store_module, "_file_sha256", lambda p: hashed.append(p) or real(p))
+    real = loading.file_sha256
+    monkeypatch.setattr(loading, "file_sha256", lambda p: hashed.append(p) or real(p))
     load_index(tmp_path / "ix")
     assert hashed == []
     load_index(tmp_path / "ix", full=True)
@@ -101,7 +102,7 @@ def test_changed_aliases_rebuild_the_keyword_index(corpus_dir: Path, tmp_path: P
     assert load_index(tmp_path / "ix").manifest.keywords not in ("", signature)
 
 
-def _hnsw_build(corpus_dir: Path, index_dir: Path) -> store_module.UpdateReport:
+def _hnsw_build(corpus_dir: Path, index_dir: Path) -> UpdateReport:
     return update_index(index_dir, load_corpus(corpus_dir), HashingEmbedder(), vector_kind="hnsw")
 
 
@@ -144,7 +145,7 @@ def test_graph_search_scores_exactly_and_finds_what_exact_search_finds() -> None
     base = rng.normal(size=(300, 32)).astype(np.float32)
     vectors = base[rng.integers(0, 300, 3000)] + 0.3 * rng.normal(size=(3000, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    graph, exact = VectorIndex.with_graph(vectors), VectorIndex.exact(vectors)
+    graph, exact = GraphVectors.build(vectors), ExactVectors(vectors)
     recall = []
     for q in vectors[rng.integers(0, 3000, 50)]:
         g_scores, g_ids = graph.search(q, 10)

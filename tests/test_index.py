@@ -12,9 +12,10 @@ import pytest
 from embeddings.corpus.documents import load_corpus
 from embeddings.engine import open_engine
 from embeddings.errors import IndexStateError, StaleIndexError
-from embeddings.index import store as index_module
+from embeddings.index import building as index_module
+from embeddings.index.building import update_index
 from embeddings.index.embedder import HashingEmbedder
-from embeddings.index.store import ensure_fresh, load_index, update_index
+from embeddings.index.loading import ensure_fresh, load_index
 
 TIMEOUT = 20.0
 NEW_DOC = "---\ntitle: New statement\nspeaker: Delegation of Nowhere\nvenue: Nowhere\ndate: 2025-02-03\n---\n"

@@ -11,8 +11,8 @@ import pytest
 
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.documents import load_corpus
+from embeddings.index.building import update_index
 from embeddings.index.embedder import SentenceTransformerEmbedder
-from embeddings.index.store import update_index
 from embeddings.quality.evaluation import evaluate, load_questions
 from tests.conftest import POOL
 
@@ -61,7 +61,7 @@ def test_embeddings_are_normalised_and_long_text_is_not_truncated(
     corpus_dir.mkdir()
     (corpus_dir / "long.txt").write_text(long_doc)
     update_index(tmp_path / "ix", load_corpus(corpus_dir), real_embedder)
-    from embeddings.index.store import load_index
+    from embeddings.index.loading import load_index
 
     idx = load_index(tmp_path / "ix")
     text = load_corpus(corpus_dir).documents["long"].text

@@ -43,7 +43,8 @@ from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import QuestionEncoder
 from embeddings.index.keywords import KeywordIndex, Tokenizer
-from embeddings.index.store import Index, keyword_texts, sentence_texts
+from embeddings.index.layout import ChunkTable, keyword_texts, sentence_texts
+from embeddings.index.loading import Index
 from embeddings.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -294,7 +295,7 @@ def _sentence_rows(table: np.ndarray, chunks: np.ndarray) -> np.ndarray:
     """The sentence rows of these chunks, chunk after chunk, in one array."""
     if not len(chunks):
         return np.zeros(0, dtype=np.int64)
-    starts, counts = table[chunks, 5], table[chunks, 6]
+    starts, counts = table[chunks, ChunkTable.FIRST_SENTENCE], table[chunks, ChunkTable.SENTENCES]
     within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
     return np.repeat(starts, counts) + within
 
@@ -330,7 +331,11 @@ class SearchEngine:
         self._header_position = np.asarray(
             [self.headers.position.get(d, -1) for d in index.chunks.doc_ids], dtype=np.int64
         )
-        gone = self._header_position[index.chunks.table[:, 0]] < 0 if len(index.chunks) else np.zeros(0, dtype=bool)
+        gone = (
+            self._header_position[index.chunks.table[:, ChunkTable.DOC]] < 0
+            if len(index.chunks)
+            else np.zeros(0, dtype=bool)
+        )
         self._gone: np.ndarray | None = gone if gone.any() else None
         """Chunks of statements the corpus given no longer holds as indexed (an index that could not be
         updated answers for the rest): never candidates."""
@@ -513,10 +518,11 @@ class SearchEngine:
         qvec = question.vector
         chunk_ids = idx.sentence_chunk[sids]
         table = idx.chunks.table[chunk_ids] if len(sids) else np.zeros((0, 7), dtype=np.int64)
-        doc_positions = self._header_position[table[:, 0]]
+        doc_positions = self._header_position[table[:, ChunkTable.DOC]]
         # The sentence before and after each candidate, where its chunk has one.
-        has_prev = sids > table[:, 5]
-        has_next = sids + 1 < table[:, 5] + table[:, 6]
+        first, count = table[:, ChunkTable.FIRST_SENTENCE], table[:, ChunkTable.SENTENCES]
+        has_prev = sids > first
+        has_next = sids + 1 < first + count
         prev_rows = np.where(has_prev, sids - 1, sids)
         next_rows = np.where(has_next, sids + 1, sids)
         vectors = idx.sentence_vectors
@@ -648,12 +654,13 @@ class SearchEngine:
         """(doc_id, start, end) of each candidate with its neighbours in its chunk."""
         idx = self.index
         table = idx.chunks.table[view.chunk_ids] if len(view) else np.zeros((0, 7), dtype=np.int64)
-        lo = np.maximum(view.sentence_ids - 1, table[:, 5])
-        hi = np.minimum(view.sentence_ids + 1, table[:, 5] + table[:, 6] - 1)
+        first, count = table[:, ChunkTable.FIRST_SENTENCE], table[:, ChunkTable.SENTENCES]
+        lo = np.maximum(view.sentence_ids - 1, first)
+        hi = np.minimum(view.sentence_ids + 1, first + count - 1)
         doc_ids = idx.chunks.doc_ids
         return [
-            (doc_ids[int(d)], int(idx.sentences[a][0]), int(idx.sentences[b][1]))
-            for d, a, b in zip(table[:, 0].tolist(), lo.tolist(), hi.tolist(), strict=True)
+            (doc_ids[int(d)], idx.span(a)[0], idx.span(b)[1])
+            for d, a, b in zip(table[:, ChunkTable.DOC].tolist(), lo.tolist(), hi.tolist(), strict=True)
         ]
 
     def paragraph_at(self, doc: Document, offset: int) -> Paragraph:

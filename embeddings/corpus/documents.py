@@ -94,62 +94,26 @@ class Document:
         return h.hexdigest()
 
 
+class _Problem(Exception):
+    """The first thing wrong with a file, carried up to `parse_document`, which returns it."""
+
+    def __init__(self, issue: CorpusIssue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
 def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusIssue:
     """Parse one file's bytes; return the document or the first problem found."""
     try:
-        content = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        return CorpusIssue(path, bad_line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
-    if content.startswith("\ufeff"):
-        return CorpusIssue(path, 1, "starts with a byte-order mark; save the file as UTF-8 without BOM")
-    lines = content.split("\n")
-    if not lines or lines[0].rstrip("\r") != DELIMITER:
-        return CorpusIssue(path, 1, f"missing header: the first line must be '{DELIMITER}'")
-    fields: dict[str, str] = {}
-    offset = len(lines[0]) + 1
-    for number, line in enumerate(lines[1:], start=2):
-        offset += len(line) + 1
-        stripped = line.rstrip("\r")
-        if stripped == DELIMITER:
-            break
-        if not stripped.strip():
-            continue
-        match = _KEY_RE.match(stripped)
-        if match is None:
-            return CorpusIssue(path, number, f"header line is not 'key: value': {stripped[:60]!r}")
-        key, value = match.group(1).lower(), match.group(2).strip()
-        if key not in KNOWN_FIELDS:
-            known = ", ".join(sorted(KNOWN_FIELDS))
-            return CorpusIssue(path, number, f"unknown header field '{key}' (known fields: {known})")
-        if key in fields:
-            return CorpusIssue(path, number, f"header field '{key}' appears twice")
-        if not value:
-            return CorpusIssue(path, number, f"header field '{key}' is empty")
-        fields[key] = value
-    else:
-        return CorpusIssue(path, len(lines), f"header is never closed: add a line '{DELIMITER}' after it")
-    header_end_line = number
-    missing = [name for name in REQUIRED_FIELDS if name not in fields]
-    if missing:
-        return CorpusIssue(path, header_end_line, f"missing required field(s): {', '.join(missing)}")
-    date_line = _line_of(lines, "date", header_end_line)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
-        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD")
-    try:
-        date = dt.date.fromisoformat(fields["date"])
-    except ValueError:
-        return CorpusIssue(path, date_line, f"date {fields['date']!r} is not a day of the calendar")
-    doc_id = fields.get("id", default_id)
-    if not DOC_ID_RE.match(doc_id):
-        return CorpusIssue(
-            path,
-            _line_of(lines, "id", header_end_line) if "id" in fields else 1,
-            f"document id {doc_id!r} must be letters, digits, '.', '_' or '-' (at most 128)",
-        )
-    text = content[offset:] if offset <= len(content) else ""
-    if not text.strip():
-        return CorpusIssue(path, header_end_line + 1, "the statement has no text below the header")
+        content = _decoded(raw, path)
+        lines = content.split("\n")
+        fields, header_end, offset = _header(lines, path)
+        date, doc_id = _checked(fields, lines, header_end, path, default_id)
+        text = content[offset:] if offset <= len(content) else ""
+        if not text.strip():
+            raise _Problem(CorpusIssue(path, header_end + 1, "the statement has no text below the header"))
+    except _Problem as problem:
+        return problem.issue
     return Document(
         doc_id=doc_id,
         title=fields["title"],
@@ -165,8 +129,74 @@ def parse_document(raw: bytes, path: str, default_id: str) -> Document | CorpusI
         kind=fields.get("kind", ""),
         checksum=fields.get("checksum", ""),
         body_offset=offset,
-        id_line=_line_of(lines, "id", header_end_line) if "id" in fields else 1,
+        id_line=_line_of(lines, "id", header_end) if "id" in fields else 1,
     )
+
+
+def _decoded(raw: bytes, path: str) -> str:
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        raise _Problem(CorpusIssue(path, bad_line, reason)) from None
+    if content.startswith("\ufeff"):
+        raise _Problem(CorpusIssue(path, 1, "starts with a byte-order mark; save the file as UTF-8 without BOM"))
+    return content
+
+
+def _header(lines: list[str], path: str) -> tuple[dict[str, str], int, int]:
+    """The header's fields, the line that closes it, and where the text starts (a character offset)."""
+    if not lines or lines[0].rstrip("\r") != DELIMITER:
+        raise _Problem(CorpusIssue(path, 1, f"missing header: the first line must be '{DELIMITER}'"))
+    fields: dict[str, str] = {}
+    offset = len(lines[0]) + 1
+    for number, line in enumerate(lines[1:], start=2):
+        offset += len(line) + 1
+        stripped = line.rstrip("\r")
+        if stripped == DELIMITER:
+            return fields, number, offset
+        if stripped.strip():
+            key, value = _field(stripped, number, path, fields)
+            fields[key] = value
+    raise _Problem(CorpusIssue(path, len(lines), f"header is never closed: add a line '{DELIMITER}' after it"))
+
+
+def _field(line: str, number: int, path: str, fields: dict[str, str]) -> tuple[str, str]:
+    match = _KEY_RE.match(line)
+    if match is None:
+        raise _Problem(CorpusIssue(path, number, f"header line is not 'key: value': {line[:60]!r}"))
+    key, value = match.group(1).lower(), match.group(2).strip()
+    if key not in KNOWN_FIELDS:
+        known = ", ".join(sorted(KNOWN_FIELDS))
+        raise _Problem(CorpusIssue(path, number, f"unknown header field '{key}' (known fields: {known})"))
+    if key in fields:
+        raise _Problem(CorpusIssue(path, number, f"header field '{key}' appears twice"))
+    if not value:
+        raise _Problem(CorpusIssue(path, number, f"header field '{key}' is empty"))
+    return key, value
+
+
+def _checked(
+    fields: dict[str, str], lines: list[str], header_end: int, path: str, default_id: str
+) -> tuple[dt.date, str]:
+    """The required fields are there, the date is a day written YYYY-MM-DD, the id is usable."""
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        raise _Problem(CorpusIssue(path, header_end, f"missing required field(s): {', '.join(missing)}"))
+    date_line = _line_of(lines, "date", header_end)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
+        raise _Problem(CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD"))
+    try:
+        date = dt.date.fromisoformat(fields["date"])
+    except ValueError:
+        raise _Problem(CorpusIssue(path, date_line, f"date {fields['date']!r} is not a day of the calendar")) from None
+    doc_id = fields.get("id", default_id)
+    if not DOC_ID_RE.match(doc_id):
+        line = _line_of(lines, "id", header_end) if "id" in fields else 1
+        reason = f"document id {doc_id!r} must be letters, digits, '.', '_' or '-' (at most 128)"
+        raise _Problem(CorpusIssue(path, line, reason))
+    return date, doc_id
 
 
 def _line_of(lines: list[str], key: str, limit: int) -> int:

@@ -15,7 +15,7 @@ rebuilt only when tombstones reach a quarter of it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,29 +29,49 @@ HNSW_EF_SEARCH = 128
 MAX_TOMBSTONES = 0.25
 
 
-class VectorIndex:
-    """Row vectors searchable by inner product, exactly or through a graph of graph positions."""
+class VectorIndex(Protocol):
+    """Row vectors searchable by inner product: what a question's nearest rows come from."""
 
-    def __init__(self, vectors: np.ndarray, graph: Any = None, rows: np.ndarray | None = None) -> None:
+    vectors: np.ndarray
+    kind: str
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores and row ids of the k nearest rows, best first."""
+        ...
+
+
+class ExactVectors:
+    """Every row scored (the rows are memory-mapped, not copied): exact, and fast while small."""
+
+    kind = "flat"
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = vectors
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, len(self.vectors))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
+        scores = self.vectors @ query
+        ids = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        ids = ids[np.argsort(-scores[ids], kind="stable")]
+        return scores[ids].astype(np.float32), ids.astype(np.int64)
+
+
+class GraphVectors:
+    """An HNSW graph of 8-bit codes walked to find candidates, each rescored exactly from the rows.
+    Graph positions map to rows (`rows`, -1 for a removed row, a tombstone that search skips)."""
+
+    kind = "hnsw"
+
+    def __init__(self, vectors: np.ndarray, graph: Any, rows: np.ndarray) -> None:
         self.vectors = vectors
         self.graph = graph
-        self.rows = rows if rows is not None else np.zeros(0, dtype=np.int64)
-        """Graph position to row (-1 for a removed row); empty without a graph."""
-
-    @property
-    def kind(self) -> str:
-        return "flat" if self.graph is None else "hnsw"
-
-    @property
-    def size(self) -> int:
-        return len(self.vectors)
+        self.rows = rows
 
     @classmethod
-    def exact(cls, vectors: np.ndarray) -> VectorIndex:
-        return cls(vectors)
-
-    @classmethod
-    def with_graph(cls, vectors: np.ndarray) -> VectorIndex:
+    def build(cls, vectors: np.ndarray) -> GraphVectors:
         import faiss
 
         make: Any = faiss.IndexHNSWSQ  # the stubs miss the (dim, quantizer type, M, metric) overload
@@ -63,18 +83,17 @@ class VectorIndex:
         index._add_rows(np.arange(len(vectors), dtype=np.int64))
         return index
 
-    def grown(self, vectors: np.ndarray, rows: np.ndarray) -> VectorIndex:
+    def grown(self, vectors: np.ndarray, rows: np.ndarray) -> GraphVectors:
         """This graph carried over to a new build: `rows` maps each graph position to its row in
         the new build (-1 for removed); rows of the new build not in the graph are added to it.
         Rebuilt from scratch when too much of it would be tombstones."""
-        assert self.graph is not None
         present = np.zeros(len(vectors), dtype=bool)
         present[rows[rows >= 0]] = True
         missing = np.flatnonzero(~present)
         dead = int((rows < 0).sum())
         if dead > MAX_TOMBSTONES * (len(rows) + len(missing)):
-            return VectorIndex.with_graph(vectors)
-        index = VectorIndex(vectors, self.graph, rows.astype(np.int64))
+            return GraphVectors.build(vectors)
+        index = GraphVectors(vectors, self.graph, rows.astype(np.int64))
         index._add_rows(missing)
         return index
 
@@ -85,7 +104,7 @@ class VectorIndex:
         self.rows = np.concatenate([self.rows, rows]).astype(np.int64)
 
     @classmethod
-    def load(cls, vectors: np.ndarray, graph_path: Path, rows: np.ndarray) -> VectorIndex:
+    def load(cls, vectors: np.ndarray, graph_path: Path, rows: np.ndarray) -> GraphVectors:
         import faiss
 
         graph = faiss.read_index(str(graph_path))
@@ -101,27 +120,19 @@ class VectorIndex:
         return self.rows
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact scores and ids of the k nearest rows, best first."""
-        k = min(k, self.size)
+        k = min(k, len(self.vectors))
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
-        if self.graph is None:
-            scores = self.vectors @ query
-            ids = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        else:
-            import faiss
+        import faiss
 
-            hnsw_params: Any = faiss.SearchParametersHNSW  # type: ignore[attr-defined]  # not in the stubs
-            want = k + int((self.rows < 0).sum() > 0) * k  # room for tombstones among the hits
-            params = hnsw_params(efSearch=max(HNSW_EF_SEARCH, 2 * want))
-            _, found = self.graph.search(query.reshape(1, -1), want, params=params)
-            positions = found[0][found[0] >= 0]
-            ids = self.rows[positions]
-            ids = np.unique(ids[ids >= 0])
-            scores = self.vectors[ids] @ query
-            keep = np.argsort(-scores, kind="stable")[:k]
-            return scores[keep].astype(np.float32), ids[keep]
-        order = np.argsort(-scores[ids], kind="stable")
-        ids = ids[order]
-        return scores[ids].astype(np.float32), ids.astype(np.int64)
+        query = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
+        hnsw_params: Any = faiss.SearchParametersHNSW  # type: ignore[attr-defined]  # not in the stubs
+        want = k + int((self.rows < 0).sum() > 0) * k  # room for tombstones among the hits
+        params = hnsw_params(efSearch=max(HNSW_EF_SEARCH, 2 * want))
+        _, found = self.graph.search(query.reshape(1, -1), want, params=params)
+        positions = found[0][found[0] >= 0]
+        ids = self.rows[positions]
+        ids = np.unique(ids[ids >= 0])
+        scores = self.vectors[ids] @ query
+        keep = np.argsort(-scores, kind="stable")[:k]
+        return scores[keep].astype(np.float32), ids[keep]

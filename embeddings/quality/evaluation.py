@@ -251,7 +251,7 @@ def locate(engine: SearchEngine, question: Question, cands: Candidates | None) -
         for c in idx.doc_chunks.get(doc_id, []):
             rec = idx.chunks[c]
             for sid in rec.sentence_ids:
-                s, e = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
+                s, e = idx.span(sid)
                 if not holds_evidence(doc.text, s, e, max(rec.start, s - 300), min(rec.end, e + 300), phrases):
                     continue
                 ev = Evidence(doc_id, engine.paragraph_at(doc, s).number, ranks.get(sid), engine.is_heading(doc, s))

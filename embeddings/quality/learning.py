@@ -56,7 +56,7 @@ def label(engine: SearchEngine, cands: Candidates, evidence: Sequence[str]) -> n
     idx = engine.index
     for i, sid in enumerate(cands.sentence_ids):
         doc_id, w_start, w_end = cands.windows[i]
-        s, e = int(idx.sentences[sid][0]), int(idx.sentences[sid][1])
+        s, e = idx.span(int(sid))
         out[i] = holds_evidence(engine.corpus.documents[doc_id].text, s, e, w_start, w_end, phrases)
     return out
 
