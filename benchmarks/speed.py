@@ -17,6 +17,10 @@ Sections:
   sizes      whole questions (the pool's, one after another in one process) at 5, 305, 582 and
              30,000 statements: the seeds, the seeds with the 300 UN speeches, and those with
              statements made from theirs (their paragraphs recombined under varied headers)
+
+Questions are asked as every front end asks them, through `embeddings.service.Verbatim`; the
+sections that measure a part on its own (a bare encode, build throughput, vector graphs at a
+million rows) reach that part directly.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from embeddings.engine import open_engine, rebuild  # noqa: E402
 from embeddings.index.building import Passage, context_header  # noqa: E402
 from embeddings.index.embedder import SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.vectors import ExactVectors, GraphVectors  # noqa: E402
+from embeddings.service import Verbatim  # noqa: E402
+from embeddings.settings import Settings  # noqa: E402
 
 CACHE = ROOT / ".bench"
 SEEDS = ROOT / "corpus"
@@ -81,8 +87,10 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t
 
 
-def seed_engine() -> Any:
-    return open_engine(SEEDS, CACHE / "speed-seed-index", on_notice=lambda m: print(f"  ({m})", file=sys.stderr))
+def seed_service() -> Verbatim:
+    """The seeds behind the service, as every front end asks them."""
+    settings = Settings(corpus_dir=SEEDS, index_dir=CACHE / "speed-seed-index")
+    return Verbatim(settings, on_notice=lambda m: print(f"  ({m})", file=sys.stderr)).open()
 
 
 # ---- questions ----------------------------------------------------------------------------------
@@ -90,18 +98,19 @@ def seed_engine() -> Any:
 
 def section_questions() -> None:
     print("\n## Questions over the seed corpus (one thread each)")
-    engine = seed_engine()
+    service = seed_service()
+    encoder = service._searcher().embedder  # the bare encode, for the ratio: an internal measurement
     questions = pool_questions()
     st = SentenceTransformerEmbedder()
     import torch
 
     for q in questions[:3]:
-        engine.search(q)
+        service.ask(q)
         st.encode([q])
     onnx, search, torch1, torch2 = [], [], [], []
     for q in questions:
-        onnx.append(timed(lambda q=q: engine.embedder.encode([q])))
-        search.append(timed(lambda q=q: engine.search(q)))
+        onnx.append(timed(lambda q=q: encoder.encode([q])))
+        search.append(timed(lambda q=q: service.ask(q)))
         torch.set_num_threads(1)
         torch1.append(timed(lambda q=q: st.encode([q])))
         torch.set_num_threads(2)
@@ -116,7 +125,7 @@ def section_questions() -> None:
 
     def ask_all(items: list[str]) -> None:
         for q in items:
-            pair.append(timed(lambda q=q: engine.search(q)))
+            pair.append(timed(lambda q=q: service.ask(q)))
 
     threads = [threading.Thread(target=ask_all, args=(questions[i::2],)) for i in range(2)]
     for t in threads:
@@ -131,7 +140,7 @@ def section_questions() -> None:
 
 def section_cold() -> None:
     print("\n## Cold commands (a new process each, median of 5)")
-    seed_engine()  # the index exists and is current
+    seed_service()  # the index exists and is current
     env = {**os.environ, "VERBATIM_CORPUS": str(SEEDS), "VERBATIM_INDEX": str(CACHE / "speed-seed-index")}
     runs = {
         "verbatim sources": [str(VERBATIM), "sources"],
@@ -219,11 +228,11 @@ def section_build(docs: int = 20) -> None:
 
 def section_rebuild(docs: int = 12) -> None:
     print(f"\n## Questions while a rebuild of {docs} UN speeches runs in the same process (as /reindex)")
-    engine = seed_engine()
+    service = seed_service()
     questions = pool_questions()
     for q in questions[:3]:
-        engine.search(q)
-    idle = [timed(lambda q=q: engine.search(q)) for q in questions]
+        service.ask(q)
+    idle = [timed(lambda q=q: service.ask(q)) for q in questions]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
@@ -245,7 +254,7 @@ def section_rebuild(docs: int = 12) -> None:
             for q in questions:
                 if done.is_set():
                     break
-                busy.append(timed(lambda q=q: engine.search(q)))
+                busy.append(timed(lambda q=q: service.ask(q)))
         worker.join()
     print(line("idle", idle))
     print(line("during the rebuild", busy))
@@ -364,7 +373,7 @@ def retrieval_at_scale(vectors: GraphVectors, keywords: Any) -> None:
     sentences and chunks, keyword scores and their top 40 (ranking the ~300 candidates does not grow)."""
     from embeddings.answer.search import top_keyword_chunks
 
-    encoder = seed_engine().embedder
+    encoder = seed_service()._searcher().embedder
     times = []
     for q in pool_questions():
         t = time.perf_counter()
@@ -427,7 +436,7 @@ async def _bot(counts: Sequence[int]) -> None:
     from embeddings.settings import Settings
     from tests.fake_discord import APP_ID, GUILD_ID, FakeDiscord
 
-    seed_engine()
+    seed_service()
     fake = FakeDiscord()
     await fake.start()
     discord.http.Route.BASE = f"http://127.0.0.1:{fake.port}/api/v10"
