@@ -19,6 +19,13 @@ def test_aliases_make_names_one_word() -> None:
     assert "united_states" in tok("the US and Japan")
 
 
+def test_accents_and_official_names_do_not_split_a_country() -> None:
+    tok = Tokenizer(load_aliases(CORPUS / "aliases.toml"))
+    assert tok("Côte d’Ivoire") == tok("Cote d'Ivoire") and tok("Ivory Coast")[0] == tok("Cote d'Ivoire")[0]
+    assert tok("the Czech Republic")[0] == tok("Czechia")[0] and tok("Türkiye") == tok("Turkey")
+    assert tok("Tiémoko") == tok("Tiemoko") and len(tok("Tiémoko")) == 1, "an accented word stays one word"
+
+
 def test_alias_list_is_data() -> None:
     aliases = Aliases.from_groups([["Foo Land", "FL"]])
     assert Tokenizer(aliases)("FL sanctions")[0] == Tokenizer(aliases)("Foo Land sanctions")[0] == "foo_land"

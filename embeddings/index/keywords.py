@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import tomllib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -26,9 +27,16 @@ from embeddings.progress import over
 log = logging.getLogger(__name__)
 
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"
 """Raise when the folding, splitting or stemming changes: keyword indexes built before are rebuilt."""
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+
+
+def fold(text: str) -> str:
+    """Curly quotes and dashes straightened, accents dropped: "Côte d’Ivoire" and "Cote d'Ivoire"
+    are one name to a reader, so they are one to the keywords (and "Tiémoko" stays one word)."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,9 @@ class Aliases:
         for group in groups:
             if not group:
                 continue
-            token = "_".join(_TOKEN_RE.findall(group[0].lower().translate(_FOLD).replace(".", ""))) or "alias"
+            token = "_".join(_TOKEN_RE.findall(fold(group[0]).lower().replace(".", ""))) or "alias"
             for name in group:
-                folded = name.translate(_FOLD)
+                folded = fold(name)
                 key = folded if _is_acronym(folded) else folded.lower()
                 canonical[key] = token
                 names.append(folded)
@@ -154,7 +162,7 @@ class Tokenizer:
         return digest.hexdigest()[:32]
 
     def __call__(self, text: str) -> list[str]:
-        folded = self.aliases.apply(text.translate(_FOLD)).lower()
+        folded = self.aliases.apply(fold(text)).lower()
         words = [w for w in _TOKEN_RE.findall(folded.replace("'s ", " ")) if w not in self._stop]
         stem = _stemmer().stemWords  # type: ignore[attr-defined]
         return [w if "_" in w else s for w, s in zip(words, stem(words), strict=True)]
