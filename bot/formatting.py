@@ -12,8 +12,16 @@ from dataclasses import dataclass
 
 from discord.utils import escape_markdown, escape_mentions
 
-from embeddings.presentation import comparison_notes, decline_lines, draft_rows, quote_lines, short_citation
-from embeddings.types import Answer, Comparison, Corpus, Document, Draft, Paragraph, Result
+from embeddings.presentation import (
+    comparison_notes,
+    decline_lines,
+    draft_rows,
+    position_heading,
+    quote_lines,
+    short_citation,
+    silence_line,
+)
+from embeddings.types import Answer, Comparison, Corpus, Document, Draft, Paragraph, Position, Result
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -119,6 +127,44 @@ def passage_embeds(items: list[tuple[str, Result]], corpus: Corpus, reserved: in
     ]
 
 
+PASSAGE_MIN = 300
+"""Characters below which a quote says too little to check: a speaker's further passages are left
+out before any passage is cut shorter than this."""
+
+
+def position_embeds(positions: list[Position], corpus: Corpus, reserved: int = 0) -> list[EmbedData]:
+    """One embed per speaker quoted (ten at most), its passages one after another, each followed by
+    its citation, all within one message's 6,000 characters (less `reserved`)."""
+    quoted = [p for p in positions if p.passages][:MAX_EMBEDS]
+    titles = [clip(escape(position_heading(p)), TITLE_LIMIT) for p in quoted]
+    room = min(DESCRIPTION_LIMIT, (EMBED_TOTAL_LIMIT - reserved - sum(map(len, titles))) // max(len(quoted), 1))
+    embeds = []
+    for position, title in zip(quoted, titles, strict=True):
+        count = max(1, min(len(position.passages), room // PASSAGE_MIN))
+        shown = position.passages[:count]
+        cites = ["— " + escape(short_citation(corpus.documents[r.doc_id], r.paragraph, FOOTER_CITATION)) for r in shown]
+        each = (room - sum(len(c) + 3 for c in cites)) // count
+        parts = [f"{quote_markdown(r, limit=max(each, 80))}\n{c}" for r, c in zip(shown, cites, strict=True)]
+        first = shown[0]
+        embeds.append(
+            EmbedData(
+                title=title, description="\n\n".join(parts), url_doc=first.doc_id, paragraph=first.paragraph.first
+            )
+        )
+    return embeds
+
+
+def comparison_text(comparison: Comparison, heading: str, nothing: str, named: bool) -> str:
+    """A comparison's message text: its heading, then each silence with what was checked, then who
+    has no statement at all; `nothing` when no speaker was named and none is quoted."""
+    lines = [escape(heading)]
+    if not named and not any(p.passages for p in comparison.positions):
+        lines.append(nothing)
+    lines += [escape(silence_line(p)) for p in comparison.silent]
+    lines += comparison_lines(comparison)
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
 def answer_header(question: str) -> str:
     return clip(f"**Q:** {escape(question)}", CONTENT_LIMIT)
 
@@ -180,7 +226,7 @@ def sources_lines(documents: list[Document]) -> list[str]:
 
 
 def comparison_lines(comparison: Comparison) -> list[str]:
-    """The shared notes under a comparison (who is silent, out of range, unknown, not compared), escaped."""
+    """The shared notes under a comparison (who is out of range, unknown, not compared), escaped."""
     return [f"{label}: " + ", ".join(escape(n) for n in names) for label, names in comparison_notes(comparison)]
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from embeddings.presentation import (
+    comparison_json,
     progress_bar,
     render_answer,
     render_comparison,
@@ -27,6 +28,7 @@ from embeddings.presentation import (
     render_source,
     render_sources,
     render_timeline,
+    timeline_json,
 )
 from embeddings.service import Verbatim
 from embeddings.settings import Settings, load_settings
@@ -111,11 +113,13 @@ def _analyst_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("speakers", nargs="*", help="speakers or organisations to compare (default: all who address it)")
     p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
     p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
+    p.add_argument("--json", action="store_true", help="per speaker its verdict, passages and offsets, or its silence")
     p = sub.add_parser("timeline", help="the statements on a topic, oldest first, one quote each")
     p.add_argument("topic")
     p.add_argument("--speaker", help="only this speaker or organisation")
     p.add_argument("--since", metavar="DATE", help="on or after YYYY[-MM[-DD]]")
     p.add_argument("--until", metavar="DATE", help="on or before YYYY[-MM[-DD]]")
+    p.add_argument("--json", action="store_true", help="per statement its date, speaker and passage with offsets")
     p = sub.add_parser("feedback", help="members' votes on answers: export them as questions, or weekly figures")
     p.add_argument("action", choices=["export", "stats"])
     p.add_argument("--out", type=Path, help="export to this file (default: standard output)")
@@ -282,8 +286,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.verbose_rows:
         for o in report.outcomes:
             print(json.dumps({"id": o.question.qid, "style": o.style, "answered": o.answer.answered, "rank": o.rank}))
+    if evaluation.unknown_documents:
+        names = ", ".join(evaluation.unknown_documents[:5]) + (" ..." if len(evaluation.unknown_documents) > 5 else "")
+        _notice(f"{len(evaluation.unknown_documents)} statement(s) named in the files are not in the corpus: {names}")
     if args.json:
-        print(json.dumps({"all": report.metrics(), "by_style": {k: t.metrics() for k, t in report.tallies.items()}}))
+        figures: dict[str, object] = {
+            "all": report.metrics(),
+            "by_style": {k: t.metrics() for k, t in report.tallies.items()},
+        }
+        if evaluation.analysis is not None:
+            figures["compare_timeline"] = evaluation.analysis.metrics()
+        print(json.dumps(figures))
     else:
         print(evaluation.table())
     for kind, lines in evaluation.misses.items():
@@ -296,14 +309,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters.parse(since=args.since or "", until=args.until or "")
     comparison = opened(settings).compare(args.topic, args.speakers, filters)
-    print(render_comparison(comparison, color=sys.stdout.isatty()))
+    if args.json:
+        print(json.dumps(comparison_json(comparison), ensure_ascii=False))
+    else:
+        print(render_comparison(comparison, color=sys.stdout.isatty()))
     return 0
 
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters.parse(since=args.since or "", until=args.until or "")
     line = opened(settings).timeline(args.topic, args.speaker or "", filters)
-    print(render_timeline(line, color=sys.stdout.isatty()))
+    if args.json:
+        print(json.dumps(timeline_json(line), ensure_ascii=False))
+    else:
+        print(render_timeline(line, color=sys.stdout.isatty()))
     return 0
 
 

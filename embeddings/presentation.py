@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import itertools
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from embeddings.answer.analysis import MAX_GROUPS, Comparison, Timeline
+from embeddings.answer.analysis import MAX_GROUPS, Comparison, Position, Timeline, Verdict
 from embeddings.answer.citations import citation
-from embeddings.answer.search import Answer, Decline, Result
+from embeddings.answer.search import Answer, Decline, Result, join_words
 from embeddings.corpus.chunking import Paragraph, ParagraphSpan
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.ingest.add import Draft
@@ -161,16 +161,88 @@ def no_statement_by(speaker: str) -> str:
     return f"No statement by {speaker} (within the dates asked, if any)."
 
 
+def checked_scope(documents: Sequence[Document]) -> str:
+    """What was searched, in a few words: "2 checked, 2022 and 2024" (days when two share a year,
+    the first and last year when there are many)."""
+    dates = sorted(d.date for d in documents)
+    if not dates:
+        return "none checked"
+    years = [str(d.year) for d in dates]
+    if len(dates) > 5:
+        span = f"{years[0]} to {years[-1]}" if years[0] != years[-1] else years[0]
+    elif len(set(years)) == len(years):
+        span = join_words(years)
+    else:
+        span = join_words([d.isoformat() for d in dates])
+    return f"{len(dates)} checked, {span}"
+
+
+def silence_line(position: Position) -> str:
+    """A silence with its scope, so that a reader sees what was searched before repeating it."""
+    return f"No statement by {position.speaker} in the corpus addresses this: {checked_scope(position.checked)}."
+
+
+POSSIBLE_NOTE = "may touch on this without stating a position; the closest passage"
+
+
+def position_heading(position: Position) -> str:
+    return position.speaker if position.verdict is Verdict.POSITION else f"{position.speaker}: {POSSIBLE_NOTE}"
+
+
 def comparison_notes(comparison: Comparison) -> list[tuple[str, list[str]]]:
-    """The lines under a comparison, each a label and the names it lists: who says nothing on the
-    topic, who has no statement within the dates, who none at all, who was not compared."""
+    """The lines under a comparison, each a label and the names it lists: who has no statement
+    within the dates, who none at all, who was not compared (silences have lines of their own)."""
     notes = [
-        ("Say nothing on it in the corpus", comparison.silent),
         ("No statement within the dates asked by", comparison.out_of_range),
         ("No statement by", comparison.unknown),
         (f"Not compared (at most {MAX_GROUPS} at once)", comparison.left_out),
     ]
     return [(label, names) for label, names in notes if names]
+
+
+def timeline_scope(line: Timeline) -> str:
+    return f"{len(line.entries)} of the {line.checked} statements weighed address it."
+
+
+def comparison_json(comparison: Comparison) -> dict[str, object]:
+    """Per speaker its verdict, and its passages with citations and offsets or the silence with
+    what was checked: what `compare --json` prints."""
+    speakers = []
+    for p in comparison.positions:
+        row: dict[str, object] = {
+            "speaker": p.speaker,
+            "verdict": p.verdict.value,
+            "passages": [r.to_json() for r in p.passages],
+            "checked": [{"doc_id": d.doc_id, "date": d.date.isoformat(), "title": d.title} for d in p.checked],
+        }
+        if p.verdict is Verdict.SILENT:
+            row["silence"] = silence_line(p)
+        speakers.append(row)
+    return {
+        "topic": comparison.topic,
+        "speakers": speakers,
+        "unknown": comparison.unknown,
+        "out_of_range": comparison.out_of_range,
+        "left_out": comparison.left_out,
+    }
+
+
+def timeline_json(line: Timeline) -> dict[str, object]:
+    return {
+        "topic": line.topic,
+        "unknown_speaker": line.unknown_speaker or None,
+        "checked": line.checked,
+        "entries": [
+            {
+                "doc_id": doc.doc_id,
+                "date": doc.date.isoformat(),
+                "speaker": doc.speaker,
+                "venue": doc.venue,
+                "passage": result.to_json(),
+            }
+            for doc, result in line.entries
+        ],
+    }
 
 
 def newest_first(documents: Iterable[Document]) -> list[Document]:
@@ -191,8 +263,12 @@ def render_comparison(comparison: Comparison, *, color: bool = False, width: int
         return NOTHING_ADDRESSES
     out = [positions_title(comparison.topic), ""]
     for position in comparison.positions:
-        if position.result is not None:
-            out += [f"## {position.speaker}", *_passage(position.result, color, width, "  "), ""]
+        if position.passages:
+            out.append(f"## {position_heading(position)}")
+            for n, result in enumerate(position.passages, 1):
+                out += _passage(result, color, width, f"  [{n}]")
+            out.append("")
+    out += [silence_line(p) for p in comparison.silent]
     out += [f"{label}: " + "; ".join(names) for label, names in comparison_notes(comparison)]
     return "\n".join(out).rstrip()
 
@@ -201,10 +277,11 @@ def render_timeline(line: Timeline, *, color: bool = False, width: int = 100) ->
     if line.unknown_speaker:
         return no_statement_by(line.unknown_speaker)
     if not line.entries:
-        return NOTHING_ADDRESSES
+        return NOTHING_ADDRESSES + (f" ({line.checked} statements weighed.)" if line.checked else "")
     out = [timeline_title(line.topic), ""]
     for doc, result in line.entries:
-        out += [f"{doc.date.isoformat()}  {doc.venue}", *_passage(result, color, width, "  "), ""]
+        out += [f"{doc.date.isoformat()}  {doc.speaker} · {doc.venue}", *_passage(result, color, width, "  "), ""]
+    out.append(timeline_scope(line))
     return "\n".join(out).rstrip()
 
 

@@ -38,6 +38,7 @@ from embeddings.quality.evaluation import (
     styles_beside,
     table,
 )
+from embeddings.quality.positions import AnalysisReport, judge_with, load_analysis_items
 from embeddings.settings import Settings
 from embeddings.state import State
 
@@ -61,9 +62,16 @@ class Evaluation:
     report: Report
     misses: dict[str, list[str]]
     """Miss class -> a few lines per miss (what was shown, where the evidence lies)."""
+    analysis: AnalysisReport | None = None
+    """Compare and timeline items' figures, when the files hold any."""
+    unknown_documents: tuple[str, ...] = ()
+    """Statements the questions or items name that the corpus lacks: every one of them is a miss."""
 
     def table(self) -> str:
-        return table(self.report.tallies)
+        parts = [table(self.report.tallies)] if self.report.outcomes else []
+        if self.analysis is not None:
+            parts.append("compare and timeline items\n" + self.analysis.table())
+        return "\n\n".join(parts) or "no questions or items in the files"
 
 
 StatementsAdded = Callable[[list[Document]], None]
@@ -154,12 +162,20 @@ class Verbatim:
     ) -> Evaluation:
         """Answer quality on question files in the shared eval format, by style (from `style_files`,
         else the `*styles.json` beside the questions, else each line's own), and with `misses` every
-        miss explained by class."""
+        miss explained by class; compare and timeline items in the same files are judged by what
+        `compare` and `timeline` show."""
         questions = [q for path in question_files for q in load_questions(path)]
+        items = [it for path in question_files for it in load_analysis_items(path)]
         styles = load_styles(style_files or styles_beside(question_files))
         engine = self._searcher()
         report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
-        return Evaluation(report, misses_by_class(engine, report) if misses else {})
+        analysis = judge_with(engine, items) if items else None
+        named = {d for q in questions for d in q.documents} | {d for it in items for d in it.documents}
+        unknown = tuple(sorted(named - set(engine.corpus.documents)))
+        found = {**misses_by_class(engine, report)} if misses else {}
+        if misses and analysis is not None:
+            found["compare and timeline"] = sorted(analysis.misses)
+        return Evaluation(report, found, analysis, unknown)
 
     # -- statements ----------------------------------------------------------------------------
 

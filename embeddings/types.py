@@ -7,7 +7,7 @@ the promise.
 
 from __future__ import annotations
 
-from embeddings.answer.analysis import MAX_GROUPS, Comparison, Position, Timeline
+from embeddings.answer.analysis import MAX_GROUPS, Comparison, Position, Timeline, Verdict
 from embeddings.answer.search import Answer, Decline, Filters, Result
 from embeddings.corpus.chunking import Paragraph, ParagraphSpan
 from embeddings.corpus.documents import MAX_STATEMENT_BYTES, Corpus, CorpusIssue, Document
@@ -60,5 +60,6 @@ __all__ = [
     "UnknownDocumentError",
     "UpdateReport",
     "VerbatimError",
+    "Verdict",
     "Watch",
 ]

@@ -15,12 +15,26 @@ from discord.ext import commands
 
 from bot.checks import can_administer
 from bot.client import VerbatimBot
-from bot.formatting import CONTENT_LIMIT, answer_embeds, clip, comparison_lines, escape, passage_embeds
+from bot.formatting import (
+    CONTENT_LIMIT,
+    answer_embeds,
+    clip,
+    comparison_text,
+    escape,
+    passage_embeds,
+    position_embeds,
+)
 from bot.ids import Direction, TimelinePage
 from bot.interactions import Guarded, persistent_view
 from bot.replies import NO_MENTIONS, Refusal, defer_publicly, follow_up, reply, to_embed
 from bot.views import answer_view
-from embeddings.presentation import NOTHING_ADDRESSES, no_statement_by, positions_title, timeline_title
+from embeddings.presentation import (
+    NOTHING_ADDRESSES,
+    no_statement_by,
+    positions_title,
+    timeline_scope,
+    timeline_title,
+)
 from embeddings.types import Filters
 
 log = logging.getLogger(__name__)
@@ -45,11 +59,11 @@ async def timeline_page(bot: VerbatimBot, params: dict[str, str], page: int) -> 
         return f"{header}\n{escape(no_statement_by(line.unknown_speaker))}", [], 0
     if not line.entries:
         return f"{header}\n{NOTHING_ADDRESSES}", [], 0
-    items = [(f"{doc.date.isoformat()} · {doc.venue}", r) for doc, r in line.entries]
+    items = [(f"{doc.date.isoformat()} · {doc.speaker} · {doc.venue}", r) for doc, r in line.entries]
     count = (len(items) + TIMELINE_PAGE - 1) // TIMELINE_PAGE
     page = max(0, min(page, count - 1))
-    embeds = passage_embeds(items[page * TIMELINE_PAGE : (page + 1) * TIMELINE_PAGE], service.corpus, len(header) + 40)
-    content = header if count == 1 else f"{header} (page {page + 1} of {count})"
+    embeds = passage_embeds(items[page * TIMELINE_PAGE : (page + 1) * TIMELINE_PAGE], service.corpus, len(header) + 120)
+    content = (header if count == 1 else f"{header} (page {page + 1} of {count})") + "\n" + escape(timeline_scope(line))
     return clip(content, CONTENT_LIMIT), [to_embed(e) for e in embeds], count
 
 
@@ -119,13 +133,8 @@ class Analysis(commands.Cog):
         service = self.bot.service
         await defer_publicly(interaction)
         result = await asyncio.to_thread(service.compare, topic, _speakers(speakers), filters)
-        quoted = [(p.speaker, p.result) for p in result.positions if p.result is not None]
-        lines = [escape(positions_title(result.topic))]
-        if not quoted and not speakers:
-            lines.append(NOTHING_ADDRESSES)
-        lines += comparison_lines(result)
-        content = clip("\n".join(lines), CONTENT_LIMIT)
-        embeds = passage_embeds([(speaker, r) for speaker, r in quoted], service.corpus, reserved=len(content))
+        content = comparison_text(result, positions_title(result.topic), NOTHING_ADDRESSES, named=bool(speakers))
+        embeds = position_embeds(result.positions, service.corpus, reserved=len(content))
         await follow_up(
             interaction,
             content=content,

@@ -1,9 +1,10 @@
-"""Comparing positions and following a topic over time, from the same search that answers questions.
+"""Comparing positions and following a topic over time.
 
-Both are built from per-document (or per-speaker) searches: each group's passage is the one the
-ranker puts first among that group's statements, and a group whose statements do not answer is
-declined by the same model that declines a question. So a comparison never quotes a speaker on
-something it did not address, and every quote is a verbatim slice with its citation, as in `/ask`.
+Each statement of a speaker is weighed against the topic by the address model
+(`embeddings.answer.addressing`): it states a position, it may touch on the topic, or it says
+nothing on it. A speaker is called silent only when none of its statements comes near (and the
+reply says which statements were checked); a speaker is quoted with its best passages, each a
+verbatim slice with its citation, as in `/ask`.
 
 Groups come from the header (speaker, organisation), never from guesses about the text.
 """
@@ -11,29 +12,53 @@ Groups come from the header (speaker, organisation), never from guesses about th
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from embeddings.answer.search import Answer, Filters, Result, SearchEngine, clean_question, rank_scores
+from embeddings.answer.addressing import AddressModel, Statement, TopicView, shipped_address_model, topic_view, weigh
+from embeddings.answer.search import Filters, Result, SearchEngine, clean_question
 from embeddings.corpus.documents import Document
 
 MAX_GROUPS = 10
 """Speakers compared at most at once: what one Discord message can show (ten embeds)."""
-MIN_TOPIC_WORDS = 0.5
-MIN_TOPIC_COSINE = 0.5
-"""Set by inspecting a dozen topics (README): no labelled set of topics exists to cross-validate on,
-so both are strict; a speaker left out is better than one quoted on something it did not address."""
+POSITION_PASSAGES = 3
+"""Passages quoted per speaker that states a position: a position is seldom one sentence (a
+principle, then the case; one year, then the next), and the others are where a reader checks the first."""
+POSSIBLE_PASSAGES = 2
+"""Passages quoted for a speaker that may only touch on the topic: enough for the reader to judge."""
+TIMELINE_POOL = 40
+"""Statements nearest the topic that a timeline weighs (without a speaker named)."""
 MAX_TIMELINE = 25
-"""Statements a timeline lists at most: the documents nearest the topic."""
+"""Statements a timeline lists at most: the ones the model is surest address the topic."""
+
+
+class Verdict(enum.Enum):
+    POSITION = "position"
+    """A statement of the speaker addresses the topic: its passages are quoted."""
+    POSSIBLE = "possible"
+    """The closest passage may touch on the topic without stating a position: quoted, and said so."""
+    SILENT = "silent"
+    """None of its statements addresses the topic."""
 
 
 @dataclass(frozen=True)
 class Position:
     speaker: str
     """The group as asked ("the US") or as its statements name it (the organisation, else the speaker)."""
-    result: Result | None
-    """The passage that best states its position; None when its statements say nothing on the topic."""
-    documents: tuple[str, ...] = ()
+    verdict: Verdict
+    passages: tuple[Result, ...] = ()
+    """Best first; empty when the speaker is silent on the topic."""
+    checked: tuple[Document, ...] = ()
+    """Every statement of the speaker (within the dates asked) that was weighed, oldest first."""
+
+    @property
+    def result(self) -> Result | None:
+        return self.passages[0] if self.passages else None
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        return tuple(d.doc_id for d in self.checked)
 
 
 @dataclass
@@ -48,8 +73,8 @@ class Comparison:
     """Names past the most that one comparison shows (`MAX_GROUPS`), not compared."""
 
     @property
-    def silent(self) -> list[str]:
-        return [p.speaker for p in self.positions if p.result is None]
+    def silent(self) -> list[Position]:
+        return [p for p in self.positions if p.verdict is Verdict.SILENT]
 
 
 @dataclass
@@ -59,6 +84,8 @@ class Timeline:
     """Oldest first: each statement that addresses the topic and its passage."""
     unknown_speaker: str = ""
     """The speaker asked for, when no statement (within the dates asked) is by it."""
+    checked: int = 0
+    """Statements weighed."""
 
 
 def group_of(doc: Document) -> str:
@@ -75,39 +102,22 @@ def speaker_documents(engine: SearchEngine, name: str, filters: Filters) -> list
     ]
 
 
-def on_topic(engine: SearchEngine, topic: str, result: Result) -> bool:
-    """Whether a passage speaks to the topic itself, not to something near it: its words carry at
-    least half of the topic's keyword weight (idf, stems, aliases; a word no statement uses weighs
-    most), or its meaning is close (cosine >= 0.5 between topic and quote). A speaker is quoted only
-    on what it addressed: "climate change" does not find "change its policy"."""
-    tokens = list(dict.fromkeys(engine.tokenizer(topic)))
-    weights = {t: engine.keywords.idf(t) for t in tokens}
-    total = sum(weights.values())
-    present = set(engine.tokenizer(result.quote))
-    if total and sum(w for t, w in weights.items() if t in present) / total >= MIN_TOPIC_WORDS:
-        return True
-    topic_vector, quote_vector = engine.embedder.encode([topic, result.quote])
-    return float(topic_vector @ quote_vector) >= MIN_TOPIC_COSINE
-
-
-def _best(engine: SearchEngine, topic: str, documents: Sequence[str], filters: Filters) -> Result | None:
-    answer = engine.search(topic, k=1, filters=dataclasses.replace(filters, documents=frozenset(documents)))
-    if not answer.answered or not answer.results:
-        return None
-    return answer.results[0] if on_topic(engine, topic, answer.results[0]) else None
-
-
-def _documents_near(engine: SearchEngine, topic: str, filters: Filters) -> list[str]:
-    """The statements with a candidate passage for the topic, best first."""
-    cands = engine.candidates(topic, filters)
-    if isinstance(cands, Answer) or not len(cands):
-        return []
-    scores = rank_scores(cands, engine.models)
-    best: dict[str, float] = {}
-    for c, score in zip(cands.chunk_ids.tolist(), scores.tolist(), strict=True):
-        doc_id = engine.index.chunks[c].doc_id
-        best[doc_id] = max(best.get(doc_id, float("-inf")), score)
-    return sorted(best, key=lambda d: -best[d])
+def position(
+    engine: SearchEngine, topic: TopicView, speaker: str, documents: Sequence[Document], model: AddressModel
+) -> Position:
+    """A speaker's verdict on the topic from all its statements, and the passages that show it: the
+    best passage of each statement that addresses the topic (best statement first), then their next
+    passages, so that a position stated in several years is seen in each."""
+    checked = tuple(sorted(documents, key=lambda d: (d.date, d.doc_id)))
+    weighed = [s for s in (weigh(engine, topic, d.doc_id, model) for d in checked) if s is not None and s.passages]
+    weighed.sort(key=lambda s: -s.score)
+    if not weighed or weighed[0].score < model.silent_below:
+        return Position(speaker, Verdict.SILENT, (), checked)
+    sure = weighed[0].score >= model.sure_from
+    addressing = [s.passages for s in weighed if s.score >= model.silent_below]
+    in_turn = [p[rank] for rank in range(max(map(len, addressing))) for p in addressing if rank < len(p)]
+    count = POSITION_PASSAGES if sure else POSSIBLE_PASSAGES
+    return Position(speaker, Verdict.POSITION if sure else Verdict.POSSIBLE, tuple(in_turn[:count]), checked)
 
 
 def compare(
@@ -116,61 +126,75 @@ def compare(
     speakers: Sequence[str] = (),
     filters: Filters | None = None,
     max_groups: int = MAX_GROUPS,
+    model: AddressModel | None = None,
 ) -> Comparison:
-    """Each named speaker's passage on the topic (or, with none named, each speaker's in the corpus
-    that addresses it, nearest first)."""
-    topic = clean_question(topic, engine.max_question_chars)
+    """Each named speaker's position on the topic (or, with none named, each speaker's in the corpus
+    that states one, nearest first)."""
+    model = model or shipped_address_model()
     filters = filters or Filters()
-    comparison = Comparison(topic)
+    view = topic_view(engine, clean_question(topic, engine.max_question_chars), filters)
+    comparison = Comparison(view.text)
     every = list(dict.fromkeys(s.strip() for s in speakers if s.strip()))
     names, comparison.left_out = every[:max_groups], every[max_groups:]
-    if names:
-        seen: dict[tuple[str, ...], int] = {}
-        for name in names:
-            docs = speaker_documents(engine, name, filters)
-            if not docs:
-                anywhere = speaker_documents(engine, name, Filters())
-                (comparison.out_of_range if anywhere else comparison.unknown).append(name)
-                continue
-            ids = tuple(d.doc_id for d in docs)
-            if ids in seen:  # "the US" and "United States" name the same statements: shown once
-                held = comparison.positions[seen[ids]]
-                comparison.positions[seen[ids]] = dataclasses.replace(held, speaker=f"{held.speaker} / {name}")
-                continue
-            seen[ids] = len(comparison.positions)
-            comparison.positions.append(Position(name, _best(engine, topic, ids, filters), ids))
+    if not names:
+        _strongest(engine, view, filters, max_groups, model, comparison)
         return comparison
-    groups: dict[str, list[str]] = {}
-    for doc_id in _documents_near(engine, topic, filters):
-        groups.setdefault(group_of(engine.corpus.documents[doc_id]), []).append(doc_id)
-    for group, _ in zip(groups, range(max_groups * 2), strict=False):
-        members = [
-            d.doc_id for d in engine.corpus.documents.values() if group_of(d) == group and engine.accepts(d, filters)
-        ]
-        result = _best(engine, topic, members, filters)
-        if result is not None:
-            comparison.positions.append(Position(group, result, tuple(members)))
-        if len(comparison.positions) >= max_groups:
-            break
+    seen: dict[tuple[str, ...], int] = {}
+    for name in names:
+        docs = speaker_documents(engine, name, filters)
+        if not docs:
+            anywhere = speaker_documents(engine, name, Filters())
+            (comparison.out_of_range if anywhere else comparison.unknown).append(name)
+            continue
+        ids = tuple(sorted(d.doc_id for d in docs))
+        if ids in seen:  # "the US" and "United States" name the same statements: shown once
+            held = comparison.positions[seen[ids]]
+            comparison.positions[seen[ids]] = dataclasses.replace(held, speaker=f"{held.speaker} / {name}")
+            continue
+        seen[ids] = len(comparison.positions)
+        comparison.positions.append(position(engine, view, name, docs, model))
     return comparison
 
 
+def _strongest(
+    engine: SearchEngine, view: TopicView, filters: Filters, max_groups: int, model: AddressModel, into: Comparison
+) -> None:
+    """With no speaker named: the groups of the statements nearest the topic that state a position."""
+    groups: dict[str, None] = {}
+    for doc_id in view.documents:
+        groups.setdefault(group_of(engine.corpus.documents[doc_id]))
+    for group, _ in zip(groups, range(max_groups * 2), strict=False):
+        members = [d for d in engine.corpus.documents.values() if group_of(d) == group and engine.accepts(d, filters)]
+        found = position(engine, view, group, members, model)
+        if found.verdict is Verdict.POSITION:
+            into.positions.append(found)
+        if len(into.positions) >= max_groups:
+            break
+
+
 def timeline(
-    engine: SearchEngine, topic: str, speaker: str = "", filters: Filters | None = None, limit: int = MAX_TIMELINE
+    engine: SearchEngine,
+    topic: str,
+    speaker: str = "",
+    filters: Filters | None = None,
+    limit: int = MAX_TIMELINE,
+    model: AddressModel | None = None,
 ) -> Timeline:
-    """The statements that address the topic, oldest first, each with its passage."""
-    topic = clean_question(topic, engine.max_question_chars)
+    """The statements that address the topic, oldest first, each with its best passage."""
+    model = model or shipped_address_model()
     filters = filters or Filters()
     if speaker:
         filters = dataclasses.replace(
             filters, documents=frozenset(d.doc_id for d in speaker_documents(engine, speaker, filters))
         )
         if not filters.documents:
-            return Timeline(topic, unknown_speaker=speaker)
-    line = Timeline(topic)
-    for doc_id in _documents_near(engine, topic, filters)[:limit]:
-        result = _best(engine, topic, [doc_id], filters)
-        if result is not None:
-            line.entries.append((engine.corpus.documents[doc_id], result))
+            return Timeline(clean_question(topic, engine.max_question_chars), unknown_speaker=speaker)
+    view = topic_view(engine, clean_question(topic, engine.max_question_chars), filters)
+    pool = sorted(filters.documents) if speaker else view.documents[:TIMELINE_POOL]
+    weighed: list[Statement] = [
+        s for s in (weigh(engine, view, doc_id, model) for doc_id in pool) if s is not None and s.passages
+    ]
+    listed = sorted((s for s in weighed if s.score >= model.timeline_from), key=lambda s: -s.score)[:limit]
+    line = Timeline(view.text, [(s.doc, s.passages[0]) for s in listed], checked=len(weighed))
     line.entries.sort(key=lambda entry: (entry[0].date, entry[0].doc_id))
     return line

@@ -280,7 +280,8 @@ def top_keyword_chunks(scores: np.ndarray, k: int, allowed: np.ndarray | None = 
     return [int(c) for c in hits[np.argsort(-scores[hits], kind="stable")]]
 
 
-def _join(items: Sequence[str]) -> str:
+def join_words(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c": how a reply lists years, names and dates."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -388,6 +389,11 @@ class SearchEngine:
             )
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
         return Answer(cands.question, True, results)
+
+    def passages(self, cands: Candidates, scores: np.ndarray, k: int) -> list[Result]:
+        """The `k` best passages (distinct paragraphs, no heading) whether or not they answer: a
+        comparison decides on its own whether a statement addresses its topic."""
+        return self._pick(cands, scores, np.argsort(-scores, kind="stable"), k, heading_ok=False)
 
     def paragraphs(self, doc_id: str) -> list[Paragraph]:
         """Paragraphs of a document, computed once: citations and `/source` number them alike."""
@@ -498,16 +504,16 @@ class SearchEngine:
         header = question.header
         speaking = header.who > 0
         if question.info.dates and question.who_phrases and speaking.any() and not (speaking & (header.date > 0)).any():
-            when = _join([describe_date(d) for d in question.info.dates])
+            when = join_words([describe_date(d) for d in question.info.dates])
             if len(question.who_phrases) > 1:
-                return f"it has no statement from {when} by any of {_join(question.who_phrases)}"
+                return f"it has no statement from {when} by any of {join_words(question.who_phrases)}"
             who = question.who_phrases[0]
             years = sorted(
                 {self.headers.documents[self.headers.doc_ids[i]].date.year for i in np.flatnonzero(speaking)}
             )
-            return f"it has no statement by {who} from {when}; {who}'s are from {_join([str(y) for y in years])}"
+            return f"it has no statement by {who} from {when}; {who}'s are from {join_words([str(y) for y in years])}"
         if question.absent_names:
-            return f"no statement mentions {_join(question.absent_names)}"
+            return f"no statement mentions {join_words(question.absent_names)}"
         return ""
 
     def _view(

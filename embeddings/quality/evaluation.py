@@ -43,23 +43,46 @@ class Question:
         return tuple(dict.fromkeys([*self.docs, *([self.near_doc] if self.near_doc else [])]))
 
 
-def load_questions(path: Path) -> list[Question]:
-    questions = []
+ANALYSIS_KINDS = frozenset({"compare", "timeline"})
+"""Lines of these kinds are compare and timeline items (`embeddings.quality.positions`), not questions."""
+
+
+def read_lines(path: Path) -> list[str]:
+    """A JSON-lines file's lines, or an error that names the file and what is wrong with it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise VerbatimError(f"cannot read {path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise VerbatimError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(lines, 1):
+
+
+def strings(row: dict[str, object], key: str) -> tuple[str, ...]:
+    """A list of strings from a JSON row: a bare string where a list belongs ("evidence": "phrase")
+    would be read letter by letter and score anything, so it is refused."""
+    value = row.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"'{key}' must be a list of strings, not {json.dumps(value)[:60]}")
+    return tuple(value)
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for number, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise TypeError("a line must be a JSON object")
+            if row.get("kind") in ANALYSIS_KINDS:
+                continue
             questions.append(
                 Question(
                     str(row["id"]),
                     str(row["question"]),
-                    tuple(str(e) for e in row.get("evidence", [])),
-                    tuple(str(d) for d in row.get("docs", [])),
+                    strings(row, "evidence"),
+                    strings(row, "docs"),
                     str(row.get("style", "")),
                     str(row.get("near_doc", "")),
                 )

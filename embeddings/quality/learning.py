@@ -120,7 +120,7 @@ def document_folds(examples: Sequence[Example], k: int, seed: int = SEED) -> lis
     return [fold_of[find(key)] for key in keys]
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None = None) -> LinearModel:
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float, weights: np.ndarray | None = None) -> LinearModel:
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
@@ -275,7 +275,7 @@ def fit_answerable(
             xte, yte = _answer_rows([e for e, g in zip(examples, folds, strict=True) if g == f], ranker, names)
             if len(set(ytr.tolist())) < 2 or not len(xte):
                 continue
-            decisions = np.concatenate([decisions, _logistic(xtr, ytr, c).decision(xte)])
+            decisions = np.concatenate([decisions, fit_logistic(xtr, ytr, c).decision(xte)])
             truth = np.concatenate([truth, yte])
             rows = np.concatenate([rows, xte])
         if not len(decisions):
@@ -294,7 +294,7 @@ def fit_answerable(
         raise ValueError("the pool needs answerable and unanswerable questions to learn when to decline")
     _, c, cut, combo = best
     x, y = _answer_rows(examples, ranker, names)
-    model = _logistic(x, y, c)
+    model = fit_logistic(x, y, c)
     return LinearModel(tuple(names), model.mean, model.scale, model.coef, model.intercept), c, cut.threshold, combo
 
 
