@@ -56,8 +56,8 @@ Extension = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]", dic
 
 def build_parser(extensions: Sequence[Extension] = ()) -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="verbatim", description=_first_paragraph(__doc__ or ""))
-    parser.add_argument("--corpus", type=Path, help="statements folder (default: $VERBATIM_CORPUS or corpus)")
-    parser.add_argument("--index", type=Path, help="index folder (default: $VERBATIM_INDEX or .index)")
+    parser.add_argument("--corpus", type=_folder, help="statements folder (default: $VERBATIM_CORPUS or corpus)")
+    parser.add_argument("--index", type=_folder, help="index folder (default: $VERBATIM_INDEX or .index)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _question_commands(sub)
@@ -159,12 +159,21 @@ def main(argv: Sequence[str] | None = None, extensions: Sequence[Extension] = ()
         print(f"verbatim: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # Builds write to a fresh folder and switch at the end: what was there still answers.
+        print("verbatim: interrupted; nothing half-written is used", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, and keep Python from complaining
         # again when it flushes standard output on exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _folder(text: str) -> Path:
+    """A folder named on the command line; an empty name would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name is not a folder")
+    return Path(text)
 
 
 def printable(text: str) -> str:
@@ -194,8 +203,9 @@ def _notice(message: str) -> None:
 
 
 def service_for(settings: Settings) -> Verbatim:
-    """The service the commands use, with notices and progress bars on standard error."""
-    return Verbatim(settings, on_notice=_notice, progress=sys.stderr.isatty())
+    """The service the commands use, with notices and progress on standard error (bars on a
+    terminal, a few plain lines for long work in a log)."""
+    return Verbatim(settings, on_notice=_notice, progress=True)
 
 
 def opened(settings: Settings) -> Verbatim:
@@ -252,8 +262,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+ECHOED_CHARS = 200
+"""How much of a question that cannot be asked its error object repeats: enough to find the line,
+not a pasted document a second time."""
+
+
 def _error_object(question: str, exc: VerbatimError) -> dict[str, object]:
-    return {"question": printable(question), "answered": False, "results": [], "error": printable(str(exc))}
+    shown = question if len(question) <= ECHOED_CHARS else question[:ECHOED_CHARS] + "…"
+    return {"question": printable(shown), "answered": False, "results": [], "error": printable(str(exc))}
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -308,6 +324,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters.parse(since=args.since or "", until=args.until or "")
+    service_for(settings).check_question(args.topic, "topic")
     comparison = opened(settings).compare(args.topic, args.speakers, filters)
     if args.json:
         print(json.dumps(comparison_json(comparison), ensure_ascii=False))
@@ -318,6 +335,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     filters = Filters.parse(since=args.since or "", until=args.until or "")
+    service_for(settings).check_question(args.topic, "topic")
     line = opened(settings).timeline(args.topic, args.speaker or "", filters)
     if args.json:
         print(json.dumps(timeline_json(line), ensure_ascii=False))
@@ -353,6 +371,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     is reported and the others are still added; the index is updated once at the end."""
     service = service_for(settings)
     overrides = {name: getattr(args, name) for name in ADD_FIELDS if getattr(args, name)}
+    service.check_fields(overrides)
     sources = service.addable(args.sources)
     if len(sources) > 1 and "id" in overrides:
         raise VerbatimError("--id names one statement; give one file or link with it")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from embeddings.answer.search import SearchEngine
 from embeddings.corpus.documents import Corpus, load_corpus
-from embeddings.errors import CorpusError, IndexStateError, IndexWriteError
+from embeddings.errors import CorpusError, IndexStateError, IndexWriteError, os_reason
 from embeddings.index.building import UpdateReport, update_index
 from embeddings.index.embedder import Embedder, QuestionEncoder, SentenceTransformerEmbedder
 from embeddings.index.keywords import Tokenizer, load_aliases
@@ -72,7 +72,7 @@ def check_index_folder(index_dir: Path) -> None:
 
 def _cannot_write(index_dir: Path, exc: OSError) -> str:
     previous = " (the previous index is untouched)" if (index_dir / "CURRENT").exists() else ""
-    return f"cannot write the index in {index_dir}: {exc.strerror or exc}{previous}"
+    return f"cannot write the index in {index_dir}: {os_reason(exc)}{previous}"
 
 
 def corpus_tokenizer(corpus_dir: Path) -> Tokenizer:

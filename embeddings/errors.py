@@ -6,6 +6,22 @@ raises them instead of printing or exiting.
 
 from __future__ import annotations
 
+import errno
+
+_PLAIN = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """An operating-system failure as a reader says it ("the disk is full", not errno 28), so the
+    one line a user sees tells them what to fix."""
+    return _PLAIN.get(exc.errno or -1, exc.strerror or str(exc))
+
 
 class VerbatimError(Exception):
     """Base class: anything the user can act on, with a message that says how."""

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
 from embeddings.answer.search import Answer, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
-from embeddings.corpus.documents import Corpus, CorpusIssue, Document
+from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
 from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
-from embeddings.errors import UnknownDocumentError
+from embeddings.errors import UnknownDocumentError, VerbatimError
 from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder
 from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
@@ -147,9 +147,10 @@ class Verbatim:
     def ask(self, question: str, k: int = 3, filters: Filters | None = None) -> Answer:
         return self._searcher().search(question, k, filters)
 
-    def check_question(self, question: str) -> str:
-        """The question as it will be searched, or a BadQuestionError saying what to change."""
-        return clean_question(question, self.settings.max_question_chars)
+    def check_question(self, question: str, what: str = "question") -> str:
+        """The question (or a compare or timeline topic) as it will be searched, or a
+        BadQuestionError saying what to change: checked before the index is opened or updated."""
+        return clean_question(question, self.settings.max_question_chars, what)
 
     def compare(self, topic: str, speakers: Sequence[str] = (), filters: Filters | None = None) -> Comparison:
         return compare(self._searcher(), topic, speakers, filters)
@@ -198,6 +199,14 @@ class Verbatim:
         return self.corpus.matching(typed)
 
     # -- adding and rebuilding ----------------------------------------------------------------
+
+    @staticmethod
+    def check_fields(overrides: Mapping[str, str]) -> None:
+        """Header fields given by hand (`add --date`), refused before any source is read, since
+        the same mistake would refuse every one of them."""
+        problem = date_problem(overrides["date"]) if overrides.get("date") else ""
+        if problem:
+            raise VerbatimError(f"--date: {problem}")
 
     def prepare(self, source: str, overrides: dict[str, str] | None = None, **options: object) -> Draft:
         """A statement read from a file, a link or data in hand, with its proposed header; refused at

@@ -35,8 +35,24 @@ def read_environment(env: Mapping[str, str] | None = None, dotenv: Path | None =
     if dotenv is not None and dotenv.exists():
         from dotenv import load_dotenv
 
-        load_dotenv(dotenv, override=False)
+        try:
+            load_dotenv(dotenv, override=False, encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise VerbatimError(f"{dotenv} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+        except OSError as exc:
+            raise VerbatimError(f"cannot read {dotenv}: {exc.strerror or exc}") from None
     return os.environ
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no setting; anything else is refused, since a typo must not silently mean "off"."""
+    raw = env.get(name, "").strip().lower()
+    if raw not in _YES + _NO:
+        raise VerbatimError(f"{name} must be 1/true/yes or 0/false/no, not {raw!r}")
+    return raw in _YES
 
 
 def env_int(env: Mapping[str, str], name: str, default: int | None = None) -> int | None:
@@ -76,5 +92,5 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         index_dir=Path(env.get("VERBATIM_INDEX", "").strip() or default.index_dir),
         max_question_chars=max_chars,
         log_level=log_level,
-        allow_private_links=env.get("VERBATIM_ALLOW_PRIVATE_LINKS", "").strip().lower() in ("1", "true", "yes"),
+        allow_private_links=env_flag(env, "VERBATIM_ALLOW_PRIVATE_LINKS"),
     )

@@ -170,6 +170,8 @@ class State:
         except sqlite3.DatabaseError as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            if "no such table" in str(exc):  # another program's database, or one never set up
+                raise StateError(f"{self.path} is not a Verbatim state file ({exc}); move it aside") from None
             raise StateError(f"{self.path}: {exc}") from None
         except BaseException:
             if db.in_transaction:

@@ -61,6 +61,9 @@ def test_source_and_sources(run) -> None:  # type: ignore[no-untyped-def]
         (["ask", "sanctions", "--since", "2025", "--until", "2024-06"], "since 2025-01-01 is after until 2024-06-30"),
         (["ask", "sanctions", "--k", "0"], "between 1 and 10"),
         (["eval", "missing.jsonl"], "cannot read missing.jsonl"),
+        (["compare", " ", "Japan"], "the topic is empty"),
+        (["timeline", "?!"], "the topic has no words in it"),
+        (["add", "x.txt", "--date", "2023-02-31"], "not a day of the calendar"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(run, argv: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
@@ -198,6 +201,7 @@ def test_search_json_answers_an_unaskable_question_with_an_error_object(run, que
     code, out, err = run("search", "--json", question)
     payload = json.loads(out)
     assert code == 2 and payload["answered"] is False and payload["error"] and payload["results"] == []
+    assert len(payload["question"]) <= 201, "a pasted document is not echoed back whole"
     assert "Traceback" not in err
 
 

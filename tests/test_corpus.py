@@ -58,6 +58,7 @@ def test_seed_metadata() -> None:
         (b"---\ntitle: T\nspeaker: S\n", 4, "never closed"),
         (b"---\ntitle: T\nspeaker: S\nvenue: V\ndate: 2024-01-01\n---\n\n  \n", 7, "no text"),
         (GOOD.encode().replace(b"Some", b"\xff\xfeSome"), 7, "not valid UTF-8"),
+        (b"---\ntitle: \x1b[2J\x1b[31mT\nspeaker: S\n---\n", 2, "control character U+001B"),
     ],
 )
 def test_malformed_headers_are_named_with_line_and_reason(raw: bytes, line: int, reason: str) -> None:

@@ -504,3 +504,15 @@ def test_an_id_already_in_use_is_refused_and_nothing_is_written(
     assert main([*args, "--id", "japan-launch"]) == 0, "the same file under a free id is added"
     assert main([*args, "--id", "japan-launch-2"]) == 1, "and then it is in the corpus: refused as the same original"
     assert "same original" in capsys.readouterr().err
+
+
+def test_control_characters_from_a_source_are_not_saved(corpus_dir: Path) -> None:
+    """A page or PDF can carry an escape sequence; saved, it would be refused on the next index
+    (and, printed, it would act on the reader's terminal)."""
+    data = b"Japan condemns the \x1b[31mlaunch\x1b[0m of\x07 a ballistic missile.\n"
+    fields = {"title": "On the \x1b[2Jlaunch", "speaker": "Japan", "venue": "UN", "date": "2024-01-02"}
+    draft = prepare("", fields, data=data, name="note.txt")
+    assert "\x1b" not in draft.text and "\x07" not in draft.text and "\x1b" not in draft.fields["title"]
+    path = save(draft, corpus_dir)
+    saved = load_corpus(corpus_dir)
+    assert not saved.issues and any(d.path == path.name for d in saved.documents.values())

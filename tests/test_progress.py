@@ -43,7 +43,22 @@ def test_a_bar_is_drawn_on_a_terminal_that_reports_no_size() -> None:
 
 @pytest.mark.parametrize("phase", ["chunking", "keywords", "sentence words"])
 def test_every_long_phase_of_a_build_has_a_bar(
-    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], phase: str
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, phase: str
 ) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     rebuild(corpus_dir, tmp_path / "ix", HashingEmbedder(), progress=True)
     assert f"{phase}:" in capsys.readouterr().err
+
+
+def test_long_work_in_a_log_prints_a_few_plain_lines(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Standard error not a terminal (a log, CI): no bar redrawn with carriage returns, but a line
+    at the start of each long phase and at each quarter, so minutes of work are not silent."""
+    monkeypatch.setattr("embeddings.progress.PLAIN_FROM", 40)
+    rebuild(corpus_dir, tmp_path / "ix", HashingEmbedder(), progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "verbatim: keywords: 42 chunks" in err and "verbatim: keywords: 75%" in err
+    assert "verbatim: sentence words: 94 sentences" in err
+    assert "chunking" not in err, "five statements are quick: no lines for them"

@@ -132,7 +132,7 @@ def compare(
     that states one, nearest first)."""
     model = model or shipped_address_model()
     filters = filters or Filters()
-    view = topic_view(engine, clean_question(topic, engine.max_question_chars), filters)
+    view = topic_view(engine, clean_question(topic, engine.max_question_chars, "topic"), filters)
     comparison = Comparison(view.text)
     every = list(dict.fromkeys(s.strip() for s in speakers if s.strip()))
     names, comparison.left_out = every[:max_groups], every[max_groups:]
@@ -188,8 +188,8 @@ def timeline(
             filters, documents=frozenset(d.doc_id for d in speaker_documents(engine, speaker, filters))
         )
         if not filters.documents:
-            return Timeline(clean_question(topic, engine.max_question_chars), unknown_speaker=speaker)
-    view = topic_view(engine, clean_question(topic, engine.max_question_chars), filters)
+            return Timeline(clean_question(topic, engine.max_question_chars, "topic"), unknown_speaker=speaker)
+    view = topic_view(engine, clean_question(topic, engine.max_question_chars, "topic"), filters)
     pool = sorted(filters.documents) if speaker else view.documents[:TIMELINE_POOL]
     weighed: list[Statement] = [
         s for s in (weigh(engine, view, doc_id, model) for doc_id in pool) if s is not None and s.passages

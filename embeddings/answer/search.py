@@ -177,23 +177,26 @@ class Answer:
         return out
 
 
-def clean_question(question: str, max_chars: int = Settings.max_question_chars) -> str:
-    """The question with runs of white space folded, or a BadQuestionError saying what to change:
-    the one check every front end applies."""
+def clean_question(question: str, max_chars: int = Settings.max_question_chars, what: str = "question") -> str:
+    """The question (or, for compare and timeline, the topic: `what`) with runs of white space
+    folded, or a BadQuestionError saying what to change: the one check every front end applies."""
     bad = next((i for i, ch in enumerate(question) if "\udc80" <= ch <= "\udcff"), None)
     if bad is not None:
         byte = ord(question[bad]) - 0xDC00
         raise BadQuestionError(
-            f"the question is not valid UTF-8 text (byte 0x{byte:02x} at character {bad + 1}); "
+            f"the {what} is not valid UTF-8 text (byte 0x{byte:02x} at character {bad + 1}); "
             "type it again or save it as UTF-8"
         )
     text = " ".join(question.split())
+    example = "ask something like “What did Japan say about the ICBM launch?”"
     if not text:
-        raise BadQuestionError("the question is empty: ask something like “What did Japan say about the ICBM launch?”")
+        raise BadQuestionError(
+            f"the {what} is empty: " + (example if what == "question" else "name one, like “ICBM launches”")
+        )
     if len(text) > max_chars:
-        raise BadQuestionError(f"the question is {len(text)} characters long; please keep it to {max_chars} at most")
+        raise BadQuestionError(f"the {what} is {len(text)} characters long; please keep it to {max_chars} at most")
     if not any(ch.isalnum() for ch in text):
-        raise BadQuestionError("the question has no words in it")
+        raise BadQuestionError(f"the {what} has no words in it")
     return text
 
 
@@ -743,8 +746,8 @@ class SearchEngine:
         # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
         groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
         wanted = groups or tokens
-        if not wanted:
-            return name.casefold() in f"{doc.speaker} {doc.organisation}".casefold()
+        if not wanted:  # only stop words ("A", "The"): a name of no words names nobody, not everybody
+            return False
         header = self._speaker_tokens.get(doc.doc_id)
         if header is None:
             header = self._speaker_tokens[doc.doc_id] = frozenset(self.tokenizer(f"{doc.speaker} {doc.organisation}"))

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -142,7 +143,22 @@ def _decoded(raw: bytes, path: str) -> str:
         raise _Problem(CorpusIssue(path, bad_line, reason)) from None
     if content.startswith("\ufeff"):
         raise _Problem(CorpusIssue(path, 1, "starts with a byte-order mark; save the file as UTF-8 without BOM"))
+    control = CONTROL_CHARACTERS.search(content)
+    if control:
+        line = content.count("\n", 0, control.start()) + 1
+        reason = f"holds the control character U+{ord(control.group()):04X}, which a terminal would act on; remove it"
+        raise _Problem(CorpusIssue(path, line, reason))
     return content
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+"""Characters no statement holds and a terminal obeys (an escape sequence can recolour or rewrite
+the screen a quote is printed on): tab, line breaks and form feed are text, these are not."""
+
+
+def without_controls(text: str) -> str:
+    """Text taken from a PDF or page with any control character made a space, so it can be saved."""
+    return CONTROL_CHARACTERS.sub(" ", text)
 
 
 def _header(lines: list[str], path: str) -> tuple[dict[str, str], int, int]:
@@ -184,13 +200,10 @@ def _checked(
     missing = [name for name in REQUIRED_FIELDS if name not in fields]
     if missing:
         raise _Problem(CorpusIssue(path, header_end, f"missing required field(s): {', '.join(missing)}"))
-    date_line = _line_of(lines, "date", header_end)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date"]):
-        raise _Problem(CorpusIssue(path, date_line, f"date {fields['date']!r} is not YYYY-MM-DD"))
-    try:
-        date = dt.date.fromisoformat(fields["date"])
-    except ValueError:
-        raise _Problem(CorpusIssue(path, date_line, f"date {fields['date']!r} is not a day of the calendar")) from None
+    problem = date_problem(fields["date"])
+    if problem:
+        raise _Problem(CorpusIssue(path, _line_of(lines, "date", header_end), problem))
+    date = dt.date.fromisoformat(fields["date"])
     doc_id = fields.get("id", default_id)
     if not DOC_ID_RE.match(doc_id):
         line = _line_of(lines, "id", header_end) if "id" in fields else 1
@@ -236,6 +249,18 @@ class Corpus:
         return iter(self.documents.values())
 
 
+def date_problem(text: str) -> str:
+    """Why `text` cannot be a header's date ("" when it can): one wording for a file's header,
+    `verbatim add --date` and the bot's form."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"date {text!r} is not YYYY-MM-DD"
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return f"date {text!r} is not a day of the calendar"
+    return ""
+
+
 def corpus_files(root: Path) -> list[Path]:
     """Statement files below root, sorted so ids and order never depend on the file system.
     Links are listed too, so that one pointing outside can be reported rather than silently skipped."""
@@ -246,11 +271,19 @@ def corpus_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _outside(path: Path, root: Path) -> bool:
-    """A file that resolves (through links) to somewhere outside the corpus folder. The walk never
-    enters a linked folder, so only a link itself can lead out: resolving every file cost half of
-    reading thirty thousand statements."""
-    return path.is_symlink() and not path.resolve().is_relative_to(root.resolve())
+def _link_problem(path: Path, root: Path) -> str:
+    """Why a link in the corpus is not read: it leads outside the folder, to nothing, or round in a
+    loop. The walk never enters a linked folder, so only a link itself can lead out: resolving every
+    file cost half of reading thirty thousand statements, so only links are resolved."""
+    if not path.is_symlink():
+        return ""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return "is a link to a file that does not exist; not read"
+    except (RuntimeError, OSError):  # a loop (RuntimeError before Python 3.13, ELOOP after)
+        return "is a link that leads round in a loop; not read"
+    return "" if target.is_relative_to(root.resolve()) else "is a link to a file outside the corpus folder; not read"
 
 
 def _named_after_id(doc: Document) -> bool:
@@ -273,11 +306,16 @@ def load_corpus(root: Path) -> Corpus:
     issues: list[CorpusIssue] = []
     for path in corpus_files(root):
         rel = str(path.relative_to(root))
-        if _outside(path, root):
-            issues.append(CorpusIssue(rel, 0, "is a link to a file outside the corpus folder; not read"))
+        link = _link_problem(path, root)
+        if link:
+            issues.append(CorpusIssue(rel, 0, link))
             continue
         try:
-            size = path.stat().st_size
+            status = path.stat()
+            if not stat.S_ISREG(status.st_mode):  # reading a named pipe would wait for ever
+                issues.append(CorpusIssue(rel, 0, "is not a regular file (a pipe, socket or device); not read"))
+                continue
+            size = status.st_size
             if size > MAX_STATEMENT_BYTES:
                 issues.append(
                     CorpusIssue(

@@ -7,7 +7,6 @@ as a statement and is not already in the corpus. So a refusal at any step leaves
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
@@ -23,9 +22,12 @@ from embeddings.corpus.documents import (
     MAX_STATEMENT_BYTES,
     REQUIRED_FIELDS,
     CorpusIssue,
+    date_problem,
     load_corpus,
     parse_document,
+    without_controls,
 )
+from embeddings.errors import os_reason
 from embeddings.ingest.cleaning import Cleaning, clean_pages
 from embeddings.ingest.errors import DuplicateStatementError, IngestError
 from embeddings.ingest.fetch import Fetched, fetch
@@ -73,7 +75,7 @@ class Draft:
                 continue
             if name not in KNOWN_FIELDS - {"checksum", "source"} or name == "note":
                 raise IngestError(f"{name} is not a field that can be set")
-            fields[name] = " ".join(str(value).split())
+            fields[name] = " ".join(without_controls(str(value)).split())
             inferred.pop(name, None)
         return replace(self, fields=fields, inferred=inferred)
 
@@ -132,11 +134,19 @@ def prepare(
         if data is None:
             path = Path(source)
             if not path.is_file():
+                if path.is_symlink():
+                    raise IngestError(f"{source} is a link to a file that does not exist")
                 raise IngestError(f"{source} is not a file or an http(s) link")
-            size = path.stat().st_size
-            if size > MAX_STATEMENT_BYTES:
-                raise IngestError(f"{source} is {size / 1e6:.1f} MB, over the {MAX_STATEMENT_BYTES / 1e6:.0f} MB limit")
-            data = path.read_bytes()
+            try:
+                size = path.stat().st_size
+                if size == 0:
+                    raise IngestError(f"{source} is empty (0 bytes)")
+                if size > MAX_STATEMENT_BYTES:
+                    limit = MAX_STATEMENT_BYTES / 1e6
+                    raise IngestError(f"{source} is {size / 1e6:.1f} MB, over the {limit:.0f} MB limit")
+                data = path.read_bytes()
+            except OSError as exc:
+                raise IngestError(f"{source} cannot be read: {os_reason(exc)}") from exc
             name = name or path.name
             # The header names the file, not where it sat on this machine: citations and the
             # bot show `source:` to everyone.
@@ -188,6 +198,8 @@ def _draft(origin: str, kind: str, data: bytes, name: str = "") -> Draft:
             raise IngestError(f"{origin} already has a corpus header: copy it into corpus/ as it is")
         text, cleaning = raw.replace("\r\n", "\n").strip("\n") + "\n", None
         found = detect(text.splitlines())
+    text = without_controls(text)
+    found.fields.update((k, " ".join(without_controls(v).split())) for k, v in found.fields.items())
     if not text.strip():
         raise IngestError(f"{origin} holds no text")
     _title_from_name(found, name or origin)
@@ -218,10 +230,9 @@ def document_id(draft: Draft) -> str:
 def save(draft: Draft, corpus_dir: Path) -> Path:
     """Write the draft into the corpus as `<id>.txt`; refuse a duplicate or an incomplete header."""
     draft.check_complete()
-    try:
-        dt.date.fromisoformat(draft.fields["date"])
-    except ValueError:
-        raise IngestError(f"date {draft.fields['date']!r} is not YYYY-MM-DD") from None
+    problem = date_problem(draft.fields["date"])
+    if problem:
+        raise IngestError(problem)
     refuse_duplicates(draft, corpus_dir)
     doc_id = document_id(draft)
     target = corpus_dir / f"{doc_id}{CORPUS_SUFFIX}"
@@ -233,11 +244,13 @@ def save(draft: Draft, corpus_dir: Path) -> Path:
     parsed = parse_document(content, target.name, default_id=target.stem)
     if isinstance(parsed, CorpusIssue):
         raise IngestError(f"{draft.origin}: the statement would not be readable ({parsed.reason})")
-    corpus_dir.mkdir(parents=True, exist_ok=True)
     tmp = corpus_dir / f".{target.name}.{secrets.token_hex(3)}.tmp"
     try:
+        corpus_dir.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(content)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise IngestError(f"{draft.origin}: cannot write {target.name} in {corpus_dir}: {os_reason(exc)}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target

@@ -49,10 +49,13 @@ def fetch(
 ) -> Fetched:
     give_up = time.monotonic() + deadline
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:  # a port past 65535, a broken [IPv6] address
+            raise IngestError(f"{url} is not a valid link ({exc})") from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise IngestError(f"{url} is not an http(s) link")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         address = _checked_address(parts.hostname, port, allow_private)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection = _connection(parts.scheme, parts.hostname, address, port, min(timeout, deadline))
