@@ -32,7 +32,7 @@ from embeddings.presentation import (
 )
 from embeddings.service import Verbatim
 from embeddings.settings import Settings, load_settings
-from embeddings.types import Filters, IngestError, UnknownDocumentError, VerbatimError
+from embeddings.types import Filters, IngestError, Turn, UnknownDocumentError, VerbatimError
 
 log = logging.getLogger("verbatim")
 
@@ -312,6 +312,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         }
         if evaluation.analysis is not None:
             figures["compare_timeline"] = evaluation.analysis.metrics()
+        if evaluation.conversations is not None:
+            figures["conversations"] = evaluation.conversations.metrics()
         print(json.dumps(figures))
     else:
         print(evaluation.table())
@@ -419,33 +421,44 @@ def _confirmed() -> bool:
     return answer.strip().lower() in ("", "y", "yes")
 
 
-def _chat_reply(service: Verbatim, line: str, color: bool) -> str:
-    """A question, or `/compare TOPIC; SPEAKER, SPEAKER` or `/timeline TOPIC`, as in Discord."""
+def _chat_reply(service: Verbatim, line: str, color: bool, previous: Turn | None) -> tuple[str, Turn | None]:
+    """A question (read against the one before it: "and Russia?", "more"), or `/compare TOPIC;
+    SPEAKER, SPEAKER`, `/timeline TOPIC`, `/new`, as in Discord; and the conversation after it."""
     command, _, rest = line.partition(" ")
     if command == "/help":
         return (
-            "Ask a question, or:\n  /compare TOPIC; SPEAKER, SPEAKER   positions side by side\n"
+            "Ask a question, then follow it up (“and Russia?”, “what about 2023?”, “more”), or:\n"
+            "  /compare TOPIC; SPEAKER, SPEAKER   positions side by side\n"
             "  /timeline TOPIC                    the statements on it, oldest first\n"
+            "  /new                               start a new conversation\n"
             "For dates and more, use `verbatim compare` and `verbatim timeline` (see --help)."
-        )
+        ), previous
+    if command == "/new":
+        return "A new conversation: the next question stands on its own.", None
     if command == "/compare":
         topic, _, names = rest.partition(";")
         speakers = [n.strip() for n in names.split(",") if n.strip()]
-        return render_comparison(service.compare(topic, speakers), color=color)
+        return render_comparison(service.compare(topic, speakers), color=color), previous
     if command == "/timeline":
-        return render_timeline(service.timeline(rest), color=color)
+        return render_timeline(service.timeline(rest), color=color), previous
     if command.startswith("/") and command[1:].isalpha():
-        return f"No command {command} here: /compare, /timeline and /help are; anything else is a question."
-    return render_answer(service.ask(line, k=3), service.corpus, color=color)
+        return (
+            f"No command {command} here: /compare, /timeline, /new and /help are; anything else is a question.",
+            previous,
+        )
+    followed = service.follow(line, previous, k=3)
+    answer = render_answer(followed.answer, service.corpus, color=color)
+    return (f"{followed.reading.line}\n{answer}" if followed.reading.line else answer), followed.turn
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     service = opened(settings)
     print(
-        f"Verbatim console: {len(service.corpus)} statements. Ask a question, or `/compare TOPIC; SPEAKER, ...`"
-        " or `/timeline TOPIC`; an empty line or Ctrl-D ends."
+        f"Verbatim console: {len(service.corpus)} statements. Ask a question and follow it up (“and Russia?”,"
+        " “more”), or `/compare TOPIC; SPEAKER, ...`, `/timeline TOPIC`, `/new`; an empty line or Ctrl-D ends."
     )
     color = sys.stdout.isatty()
+    previous: Turn | None = None
     while True:
         try:
             question = input("you> ").strip()
@@ -455,7 +468,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not question:
             return 0
         try:
-            print(_chat_reply(service, question, color))
+            reply, previous = _chat_reply(service, question, color, previous)
+            print(reply)
         except VerbatimError as exc:
             print(f"verbatim> {exc}")
             continue

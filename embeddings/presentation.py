@@ -85,6 +85,8 @@ def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
     """Why nothing is quoted, and where the corpus comes nearest: the same words in every front end."""
     if answer.reason is Decline.NO_MATCHING_DOCUMENTS:
         return ["No document matches those filters."]
+    if answer.reason is Decline.NO_MORE:
+        return ["No further passage answers this: ask about another speaker, date or topic."]
     lines = [
         f"Nothing in the corpus answers this: {answer.scope}."
         if answer.scope

@@ -14,6 +14,8 @@ previous build until the new one is ready.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
-from embeddings.answer.search import Answer, Filters, SearchEngine, clean_question
+from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, parse, read
+from embeddings.answer.search import Answer, Decline, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
 from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
 from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
@@ -29,6 +32,13 @@ from embeddings.errors import UnknownDocumentError, VerbatimError
 from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder
 from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
+from embeddings.quality.conversations import (
+    Conversation,
+    ConversationReport,
+    evaluate_conversations,
+    load_conversations,
+    same_reading,
+)
 from embeddings.quality.evaluation import (
     Report,
     evaluate,
@@ -66,15 +76,33 @@ class Evaluation:
     """Compare and timeline items' figures, when the files hold any."""
     unknown_documents: tuple[str, ...] = ()
     """Statements the questions or items name that the corpus lacks: every one of them is a miss."""
+    conversations: ConversationReport | None = None
+    """Follow-up turns of conversation items, as typed and as written out in full."""
 
     def table(self) -> str:
         parts = [table(self.report.tallies)] if self.report.outcomes else []
         if self.analysis is not None:
             parts.append("compare and timeline items\n" + self.analysis.table())
+        if self.conversations is not None:
+            parts.append(
+                "conversations (full@: the turns written out in full; read: read as written out)\n"
+                + self.conversations.table()
+            )
         return "\n\n".join(parts) or "no questions or items in the files"
 
 
 StatementsAdded = Callable[[list[Document]], None]
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A message answered in its conversation."""
+
+    reading: FollowUp
+    """How it was read (`reading.line` is shown with every follow-up's answer)."""
+    answer: Answer
+    turn: Turn
+    """What to remember for the next message of the conversation."""
 
 
 class Verbatim:
@@ -147,6 +175,39 @@ class Verbatim:
     def ask(self, question: str, k: int = 3, filters: Filters | None = None) -> Answer:
         return self._searcher().search(question, k, filters)
 
+    def follow(self, message: str, previous: Turn | None, k: int = 3) -> Followed:
+        """A message read against the previous question of its conversation ("and Russia?",
+        "what about 2023?", "more") and answered as the question written out in full."""
+        engine = self._searcher()
+        reading = read(self.check_question(message), previous, engine.names_a_speaker)
+        if reading.kind is Reading.MORE:
+            wanted = min(MAX_SHOWN, reading.skip + k)
+            found = engine.search(reading.question, wanted) if reading.skip < MAX_SHOWN else None
+            results = found.results[reading.skip :] if found is not None and found.answered else []
+            answer = (
+                Answer(reading.question, True, results)
+                if results
+                else Answer(reading.question, False, reason=Decline.NO_MORE)
+            )
+        else:
+            filters = Filters(documents=reading.documents) if reading.documents else None
+            answer = engine.search(reading.question, k, filters)
+        shown = tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
+        turn = dataclasses.replace(reading.turn, documents=shown, shown=reading.skip + len(answer.results))
+        return Followed(reading, answer, turn)
+
+    def turn_for(self, question: str, answer: Answer) -> Turn:
+        """A question asked on its own (`/ask`), remembered so that a reply to its answer can
+        follow it up."""
+        turn = parse(question, self._searcher().names_a_speaker)
+        shown = tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
+        return dataclasses.replace(turn, documents=shown, shown=len(answer.results) if answer.answered else 0)
+
+    def conversation(self, key: str) -> Turn | None:
+        """The last question of a conversation kept in the state store (a thread, a reply chain),
+        unless it is older than the setting allows."""
+        return self.state.turn(key, dt.timedelta(minutes=self.settings.conversation_minutes))
+
     def check_question(self, question: str, what: str = "question") -> str:
         """The question (or a compare or timeline topic) as it will be searched, or a
         BadQuestionError saying what to change: checked before the index is opened or updated."""
@@ -167,16 +228,33 @@ class Verbatim:
         `compare` and `timeline` show."""
         questions = [q for path in question_files for q in load_questions(path)]
         items = [it for path in question_files for it in load_analysis_items(path)]
+        talks = [c for path in question_files for c in load_conversations(path)]
         styles = load_styles(style_files or styles_beside(question_files))
         engine = self._searcher()
         report = evaluate(questions, lambda q: engine.search(q.question, k=10), styles)
         analysis = judge_with(engine, items) if items else None
+        talked = self._converse(talks) if talks else None
         named = {d for q in questions for d in q.documents} | {d for it in items for d in it.documents}
+        named |= {d for c in talks for t in c.turns for d in t.docs}
         unknown = tuple(sorted(named - set(engine.corpus.documents)))
         found = {**misses_by_class(engine, report)} if misses else {}
         if misses and analysis is not None:
             found["compare and timeline"] = sorted(analysis.misses)
-        return Evaluation(report, found, analysis, unknown)
+        if misses and talked is not None:
+            found["conversations"] = talked.misses
+        return Evaluation(report, found, analysis, unknown, talked)
+
+    def _converse(self, conversations: Sequence[Conversation]) -> ConversationReport:
+        engine = self._searcher()
+
+        def follow(message: str, previous: Turn | None) -> tuple[str, Answer, Turn]:
+            done = self.follow(message, previous, k=10)
+            return done.reading.question, done.answer, done.turn
+
+        def same(read: str, full: str) -> bool:
+            return same_reading(read, full, engine.tokenizer, engine.names_a_speaker)
+
+        return evaluate_conversations(conversations, follow, lambda q: engine.search(q, k=10), same)
 
     # -- statements ----------------------------------------------------------------------------
 

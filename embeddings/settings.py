@@ -25,6 +25,9 @@ class Settings:
     allow_private_links: bool = False
     """Let `verbatim add` and `/add` fetch links on private, loopback or link-local addresses (an
     intranet archive); off, so a typed link cannot reach inside the network the bot runs in."""
+    conversation_minutes: int = 60
+    """How long a follow-up ("and Russia?") is read against the question before it; after that a
+    message starts afresh."""
 
 
 def read_environment(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Mapping[str, str]:
@@ -93,4 +96,12 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         max_question_chars=max_chars,
         log_level=log_level,
         allow_private_links=env_flag(env, "VERBATIM_ALLOW_PRIVATE_LINKS"),
+        conversation_minutes=_conversation_minutes(env, default.conversation_minutes),
     )
+
+
+def _conversation_minutes(env: Mapping[str, str], default: int) -> int:
+    minutes = env_int(env, "VERBATIM_CONVERSATION_MINUTES", default)
+    if minutes is None or minutes < 1:
+        raise VerbatimError(f"VERBATIM_CONVERSATION_MINUTES must be at least 1, not {minutes}")
+    return minutes

@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from embeddings.answer.conversation import Turn
 from embeddings.answer.search import Answer
 from embeddings.errors import VerbatimError
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "verbatim.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     answer_id TEXT PRIMARY KEY,
@@ -59,6 +60,11 @@ CREATE TABLE IF NOT EXISTS queries (
 CREATE TABLE IF NOT EXISTS seen_documents (
     doc_id TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    conversation TEXT PRIMARY KEY,  -- "message:<id>" (a reply chain), "thread:<id>", "terminal"
+    turn TEXT NOT NULL,             -- JSON: the last question's parts and what it showed
+    updated_at TEXT NOT NULL
 );
 """
 
@@ -316,3 +322,32 @@ class State:
             fresh = [d for d, h in hashes.items() if seen.get(d) != h]
             db.executemany("INSERT OR REPLACE INTO seen_documents VALUES (?, ?)", [(d, hashes[d]) for d in fresh])
         return [] if first else fresh
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    def turn(self, conversation: str, max_age: dt.timedelta) -> Turn | None:
+        """The last question of a conversation, unless it is older than `max_age` (a follow-up an
+        hour later is more likely a new question) or its record is damaged."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT turn, updated_at FROM conversations WHERE conversation = ?", (conversation,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            if dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(row[1]) > max_age:
+                return None
+            return Turn.from_json(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("conversation %s starts afresh: its record is damaged (%s)", conversation, exc)
+            return None
+
+    def keep_turn(self, conversation: str, turn: Turn, keep: dt.timedelta = dt.timedelta(days=7)) -> None:
+        """Record the last question of a conversation; conversations idle past `keep` are dropped."""
+        now = dt.datetime.now(dt.UTC)
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?)",
+                (conversation, json.dumps(turn.to_json()), now.isoformat(timespec="seconds")),
+            )
+            db.execute("DELETE FROM conversations WHERE updated_at < ?", ((now - keep).isoformat(timespec="seconds"),))

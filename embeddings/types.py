@@ -8,6 +8,7 @@ the promise.
 from __future__ import annotations
 
 from embeddings.answer.analysis import MAX_GROUPS, Comparison, Position, Timeline, Verdict
+from embeddings.answer.conversation import FollowUp, Reading, Turn
 from embeddings.answer.search import Answer, Decline, Filters, Result
 from embeddings.corpus.chunking import Paragraph, ParagraphSpan
 from embeddings.corpus.documents import MAX_STATEMENT_BYTES, Corpus, CorpusIssue, Document
@@ -42,6 +43,7 @@ __all__ = [
     "DuplicateStatementError",
     "Embedder",
     "Filters",
+    "FollowUp",
     "HashingEmbedder",
     "IndexStateError",
     "IndexWriteError",
@@ -50,6 +52,7 @@ __all__ = [
     "ParagraphSpan",
     "Position",
     "Question",
+    "Reading",
     "Report",
     "Result",
     "SentenceTransformerEmbedder",
@@ -57,6 +60,7 @@ __all__ = [
     "State",
     "StateError",
     "Timeline",
+    "Turn",
     "UnknownDocumentError",
     "UpdateReport",
     "VerbatimError",

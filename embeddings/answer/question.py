@@ -127,6 +127,18 @@ def dates_in(text: str) -> list[DateMention]:
     return found
 
 
+def date_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` names dates ("November 2024", "25 July", "2018"), in order, none overlapping:
+    the words a follow-up question replaces when it asks about another date."""
+    spans: list[tuple[int, int]] = []
+    for pattern, group in ((_MONTH_YEAR, 0), (_MONTH_DAY, 0), (_YEAR, 1)):
+        for m in pattern.finditer(text):
+            start, end = m.span(group)
+            if not any(s < end and start < e for s, e in spans):
+                spans.append((start, end))
+    return sorted(spans)
+
+
 def _valid_day(day: int | None) -> int | None:
     return day if day is not None and 1 <= day <= 31 else None
 

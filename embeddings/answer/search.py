@@ -151,6 +151,7 @@ class Decline(enum.Enum):
     NO_MATCHING_DOCUMENTS = "no document matches those filters"
     EMPTY_CORPUS = "the corpus is empty"
     NOTHING_ANSWERS = "nothing in the corpus answers this"
+    NO_MORE = "no further passage answers this"
 
 
 @dataclass
@@ -738,20 +739,32 @@ class SearchEngine:
             raise ValueError(f"quote {start}:{end} lies in no paragraph of {doc.doc_id}")
         return ParagraphSpan.of(numbers)
 
+    def names_a_speaker(self, name: str) -> bool:
+        """Whether some statement's speaker or organisation is `name` (as `speaker_matches` reads
+        it): how a follow-up tells "and Russia?" (another speaker) from "and sanctions?" (another
+        topic). The name is read once, whatever the size of the corpus."""
+        wanted = self._speaker_name_tokens(name)
+        return bool(wanted) and any(wanted <= self._header_tokens(d) for d in self.corpus.documents.values())
+
     def speaker_matches(self, doc: Document, name: str) -> bool:
         """Whether a statement's speaker or organisation names `name`, word for word through the
         keyword tokenizer and its aliases: "the US" finds "United States", "South Korea" finds
-        "ROK", and "US" never matches inside "Russian"."""
+        "ROK", and "US" never matches inside "Russian". A name of stop words only ("A", "The")
+        names nobody, not everybody."""
+        wanted = self._speaker_name_tokens(name)
+        return bool(wanted) and wanted <= self._header_tokens(doc)
+
+    def _speaker_name_tokens(self, name: str) -> frozenset[str]:
         tokens = set(self.tokenizer(name))
         # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
         groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
-        wanted = groups or tokens
-        if not wanted:  # only stop words ("A", "The"): a name of no words names nobody, not everybody
-            return False
+        return frozenset(groups or tokens)
+
+    def _header_tokens(self, doc: Document) -> frozenset[str]:
         header = self._speaker_tokens.get(doc.doc_id)
         if header is None:
             header = self._speaker_tokens[doc.doc_id] = frozenset(self.tokenizer(f"{doc.speaker} {doc.organisation}"))
-        return wanted <= header
+        return header
 
     def accepts(self, doc: Document, filters: Filters) -> bool:
         """Every filter, the speaker matched by `speaker_matches`: the one test for all front ends."""

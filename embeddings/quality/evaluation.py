@@ -75,8 +75,8 @@ def load_questions(path: Path) -> list[Question]:
             row = json.loads(line)
             if not isinstance(row, dict):
                 raise TypeError("a line must be a JSON object")
-            if row.get("kind") in ANALYSIS_KINDS:
-                continue
+            if row.get("kind") in ANALYSIS_KINDS or row.get("kind") == "conversation":
+                continue  # judged by `quality.positions` and `quality.conversations`
             questions.append(
                 Question(
                     str(row["id"]),

@@ -1,0 +1,472 @@
+"""Follow-up questions: "and Russia?" read against the question before it.
+
+In a channel people do not ask one self-contained question and leave. After "What did Japan say
+about the ICBM launch in November 2024?" they type "and Russia?", "what about 2023?", "did they say
+anything about sanctions?", "show me more". Verbatim has no language model and needs none: a
+follow-up changes one part of the question before it (the speaker, the dates, the topic, the
+statement meant) and keeps the rest, so it is read by replacing that part in the previous question
+as written. The result is a whole question, searched as if it had been typed in full, and shown to
+the member ("Read as: what did Russia say about the ICBM launch in November 2024?") so that a wrong
+reading is visible at once.
+
+A question that carries its own topic and no word pointing back ("and", "what about", "they",
+"that statement") starts afresh: a conversation must never bend a new question to an old one.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from embeddings.answer.question import date_spans, name_phrases
+
+MAX_SHOWN = 10
+"""Passages one question can show across "more" turns, as `k` allows for one."""
+_THE_DATE = re.compile(r"\s*the\s+", re.IGNORECASE)
+"""Between the topic's start and a date: the date opens the topic ("about the 31 May statement")."""
+_TITLE = re.compile(
+    r"(?:['’]s?)?\s+(?i:(?:transitional|former|new|then|current)\s+)?(?i:president|prime minister|foreign minister|"
+    r"minister for foreign affairs|minister|king|emir|chancellor|premier|leader|delegation|representative|ambassador|"
+    r"government)\b(?:\s+[A-Z][\w'’-]*)*"
+)
+"""What may follow a country as part of its speaker: "Chile's president Boric", "Haiti's
+transitional president"; a follow-up naming another speaker replaces all of it."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one question of a conversation asked and what its answer showed."""
+
+    question: str
+    """The question as searched: a follow-up written out in full."""
+    speaker: str = ""
+    """The words of `question` that name its speaker ("Japan"), if any."""
+    dates: str = ""
+    """The words of `question` that name its dates ("November 2024"), if any."""
+    topic: str = ""
+    """The words of `question` that name its topic ("the ICBM launch"), if found."""
+    documents: tuple[str, ...] = ()
+    """Statements the answer quoted, best first: what "that statement" points at."""
+    shown: int = 0
+    """Passages shown for this question so far: "more" shows the ones after them."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "speaker": self.speaker,
+            "dates": self.dates,
+            "topic": self.topic,
+            "documents": list(self.documents),
+            "shown": self.shown,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Turn:
+        return cls(
+            str(data["question"]),
+            str(data.get("speaker", "")),
+            str(data.get("dates", "")),
+            str(data.get("topic", "")),
+            tuple(str(d) for d in data.get("documents", [])),
+            int(data.get("shown", 0)),
+        )
+
+
+class Reading(enum.Enum):
+    """How a message was read against the question before it."""
+
+    FRESH = "a new question"
+    SPEAKER = "another speaker"
+    DATES = "other dates"
+    TOPIC = "another topic"
+    REFERENCE = "the statement or speaker just quoted"
+    MORE = "the next passages"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A message read in its conversation: the whole question to search, and how it was read."""
+
+    kind: Reading
+    turn: Turn
+    """The question written out in full, with its parts (nothing shown yet)."""
+    documents: frozenset[str] = field(default_factory=frozenset)
+    """Statements the question is limited to ("what else did that speech say ..."), else all."""
+    skip: int = 0
+    """Passages already shown ("more"): the answer shows the ones after them."""
+
+    @property
+    def question(self) -> str:
+        return self.turn.question
+
+    @property
+    def line(self) -> str:
+        """One short line saying how a follow-up was read; empty for a question read as written."""
+        if self.kind is Reading.FRESH:
+            return ""
+        if self.kind is Reading.MORE:
+            return f"Read as: more passages for “{self.question}”"
+        return f"Read as: {self.question[:1].lower()}{self.question[1:]}"
+
+
+IsSpeaker = Callable[[str], bool]
+"""Whether a name is the speaker or organisation of some statement in the corpus."""
+
+_MORE = re.compile(
+    r"^\W*(?:(?:please\s+)?(?:show|give)\s+(?:me\s+)?(?:some\s+)?|any\s+)?(?:more|next|the next ones?|others?|"
+    r"more passages|more quotes|continue|go on|keep going)(?:\s+(?:please|passages|quotes|of them))?\W*$",
+    re.IGNORECASE,
+)
+_ELLIPSIS = re.compile(
+    r"^\W*(?:(?:and|but|ok|okay|so|also)\s*,?\s+)?(?:what|how)\s+about\b|^\W*(?:and|also|same\s+(?:question\s+)?for|"
+    r"what\s+of|now)\b",
+    re.IGNORECASE,
+)
+_PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
+_STATEMENT = re.compile(
+    r"\b(?:that|this|the same|the previous|the last|the first)\s+(?:statement|speech|address|document|report|text|"
+    r"article|remarks|one)\b|\b(?:did|does|do|has|had|would|will)\s+it\b|\bit\s+(?:say|said|mention|state|call)",
+    re.IGNORECASE,
+)
+_TOPIC_MARK = re.compile(
+    r"\b(?:about|regarding|concerning|on the (?:subject|issue|question|matter) of|as regards|with regard to|"
+    r"mention(?:ed|s)?|(?:say|said|says|stance|position|view|views|comments?|remarks?)\s+on|on)\s+",
+    re.IGNORECASE,
+)
+_YEAR_SHIFT = re.compile(
+    r"\b(?:the\s+)?(?:year|one|statement|speech)\s+(before|earlier|after|later)\b|\b(previous|prior|following|next)\s+"
+    r"year\b|\ba\s+year\s+(earlier|before|later|after)\b",
+    re.IGNORECASE,
+)
+_SCAFFOLD = frozenset(
+    [
+        "what",
+        "how",
+        "about",
+        "and",
+        "but",
+        "so",
+        "also",
+        "ok",
+        "okay",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "was",
+        "were",
+        "is",
+        "are",
+        "say",
+        "said",
+        "says",
+        "mention",
+        "mentioned",
+        "mentions",
+        "state",
+        "stated",
+        "anything",
+        "else",
+        "something",
+        "more",
+        "other",
+        "the",
+        "a",
+        "an",
+        "of",
+        "on",
+        "in",
+        "at",
+        "to",
+        "for",
+        "that",
+        "this",
+        "it",
+        "its",
+        "their",
+        "they",
+        "them",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "statement",
+        "speech",
+        "address",
+        "document",
+        "report",
+        "view",
+        "views",
+        "position",
+        "stance",
+        "comments",
+        "remarks",
+        "please",
+        "same",
+        "question",
+        "now",
+        "tell",
+        "me",
+        "us",
+        "any",
+        "there",
+    ]
+)
+_AFTER_SPEAKER = frozenset(
+    [
+        "say",
+        "said",
+        "says",
+        "think",
+        "thinks",
+        "thought",
+        "respond",
+        "responded",
+        "report",
+        "reported",
+        "state",
+        "stated",
+        "argue",
+        "argued",
+        "call",
+        "called",
+        "describe",
+        "described",
+        "talk",
+        "talked",
+        "mention",
+        "mentioned",
+        "want",
+        "wanted",
+        "ask",
+        "asked",
+        "do",
+        "did",
+        "does",
+        "has",
+        "have",
+        "had",
+        "is",
+        "was",
+        "were",
+        "at",
+        "in",
+        "on",
+        "about",
+        "during",
+        "and",
+        "or",
+        "to",
+        "of",
+        "for",
+        "from",
+        "with",
+        "that",
+        "this",
+        "its",
+        "their",
+        "his",
+        "her",
+        "president",
+        "prime",
+        "foreign",
+        "minister",
+        "government",
+        "delegation",
+        "representative",
+        "ambassador",
+        "leader",
+        "king",
+        "emir",
+        "chancellor",
+        "premier",
+        "transitional",
+        "former",
+        "new",
+        "view",
+        "position",
+        "stance",
+        "response",
+        "take",
+        "itself",
+    ]
+)
+"""Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
+_POSSESSIVE = re.compile(r"(?:['’]s?|['’])$")
+
+
+def content_words(text: str) -> list[str]:
+    """A question's words without the ones every question has (what, did, say, about, ...)."""
+    return [w for w in re.findall(r"[\w'’-]+", text.casefold()) if w not in _SCAFFOLD and not w.isdigit()]
+
+
+def _speaker_in(text: str, is_speaker: IsSpeaker, before: int) -> tuple[int, int] | None:
+    """Where `text` names a speaker before position `before` (names after the topic begins are the
+    topic: "What did Japan say about Russia?"), as a character span."""
+    # "Chile's position on ...", "Sri Lanka on the debt crisis": a name may open a question
+    opening = re.match(
+        r"\s*([A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)(?=['’]s?\b|\s+(?:on|about|said|says|position|view|stance)\b)", text
+    )
+    first = [opening.group(1)] if opening else []
+    for phrase in first + name_phrases(text):
+        for m in re.finditer(re.escape(phrase), text):
+            if m.start() >= before:
+                break
+            name = _POSSESSIVE.sub("", phrase)
+            after = re.match(r"\s+([a-z][\w-]*)", text[m.end() :])
+            if after and after.group(1) not in _AFTER_SPEAKER:
+                continue  # "EU membership", "Russia sanctions": the name qualifies a topic
+            if name and is_speaker(name):
+                start = m.start() - 4 if text[: m.start()].endswith(("the ", "The ")) else m.start()
+                title = _TITLE.match(text, m.start() + len(name))
+                return start, title.end() if title else m.start() + len(name)
+    return None
+
+
+def parse(question: str, is_speaker: IsSpeaker) -> Turn:
+    """A question's parts, as words of the question: who, when, and about what. A date after "the"
+    ("about the 31 May joint statement") names the topic's thing; the others are the question's
+    ("in 2022 at the General Assembly", "in its 2023 speech")."""
+    mark = _TOPIC_MARK.search(question)
+    topic_start = mark.end() if mark else len(question)
+    dates = [(s, e) for s, e in date_spans(question) if not _THE_DATE.fullmatch(question[topic_start:s])]
+    speaker = _speaker_in(question, is_speaker, topic_start)
+    topic = ""
+    if mark:
+        end = next((s for s, _ in dates if s >= topic_start), len(question))
+        topic = re.sub(
+            r"(?:\s+(?:in|at|during|from|since|of|on|the))*[\s?.!,;:]*$", "", question[topic_start:end]
+        ).strip()
+    date_text = question[dates[0][0] : dates[-1][1]] if dates else ""
+    return Turn(question, question[slice(*speaker)] if speaker else "", date_text, topic)
+
+
+def _shift_year(dates: str, text: str) -> str:
+    """ "the year before" read against the previous question's year: 2023 -> 2022."""
+    m = _YEAR_SHIFT.search(text)
+    years = re.findall(r"\b(?:19|20)\d\d\b", dates)
+    if not m or len(years) != 1:
+        return ""
+    word = next(g for g in m.groups() if g).lower()
+    step = -1 if word in ("before", "earlier", "previous", "prior") else 1
+    return str(int(years[0]) + step)
+
+
+def _remainder_name(rest: str, is_speaker: IsSpeaker) -> str:
+    """The whole rest of an ellipsis as a speaker ("and the Russian Federation?", "what about
+    Poland's view?"): written as a name (every word capitalised but "of", "and", "the") and the
+    speaker of some statement. A name no statement has is read as a topic ("what about Gaza?")."""
+    words = re.sub(r"[?.!,;:]+$", "", rest).strip()
+    words = re.sub(r"\s+(?:view|views|position|stance|take|response|answer|itself)$", "", words, flags=re.IGNORECASE)
+    words = re.sub(r"^(?:for|of)\s+", "", words, flags=re.IGNORECASE)
+    name = _POSSESSIVE.sub("", words).strip()
+    written_as_name = all(w[:1].isupper() or w.lower() in ("of", "and", "the") for w in name.split())
+    if not name or date_spans(name) or not written_as_name or len(name.split()) > 6:
+        return ""
+    return name if is_speaker(name) else ""
+
+
+def _written_out(previous: Turn, speaker: str, dates: str, topic: str) -> str:
+    """The previous question with its changed parts replaced, as a member would have written it."""
+    question = previous.question
+    if topic and topic != previous.topic:
+        if not previous.topic or previous.topic not in question:
+            return _template(speaker, dates, topic)
+        question = question.replace(previous.topic, topic, 1)
+    if speaker and speaker != previous.speaker:
+        if not previous.speaker or previous.speaker not in question:
+            return _template(speaker, dates, topic or previous.topic or _gist(previous))
+        question = question.replace(previous.speaker, speaker, 1)
+    if dates and dates != previous.dates:
+        if previous.dates and previous.dates in question:
+            question = question.replace(previous.dates, dates, 1)
+        else:
+            question = re.sub(r"\s*([?.!]*)\s*$", lambda m: f" in {dates}{m.group(1) or '?'}", question, count=1)
+    return question
+
+
+def _gist(turn: Turn) -> str:
+    """What a question asks about when no "about" says it ("How did Chile describe its lithium
+    policy?"): its words without its speaker, its dates and the words every question has."""
+    text = turn.question
+    for part in (turn.speaker, turn.dates):
+        text = text.replace(part, " ") if part else text
+    return " ".join(w for w in re.findall(r"[\w'’-]+", text) if w.casefold() in content_words(w))
+
+
+def _template(speaker: str, dates: str, topic: str) -> str:
+    when = f" in {dates}" if dates else ""
+    if speaker:
+        return f"What did {speaker} say about {topic or 'it'}{when}?"
+    return f"What was said about {topic or 'it'}{when}?"
+
+
+def read(text: str, previous: Turn | None, is_speaker: IsSpeaker) -> FollowUp:
+    """`text` read against the question before it in the same conversation (None: there is none)."""
+    fresh = FollowUp(Reading.FRESH, parse(text, is_speaker))
+    if previous is None:
+        return fresh
+    if _MORE.match(text):
+        return FollowUp(Reading.MORE, replace(previous, documents=(), shown=0), skip=previous.shown)
+    ellipsis = _ELLIPSIS.match(text)
+    person, statement = _PERSON.search(text), _STATEMENT.search(text)
+    rest = text[ellipsis.end() :] if ellipsis else text
+    own = parse(rest, is_speaker)
+    shifted = _shift_year(previous.dates, rest)
+    dates = shifted or own.dates
+    # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
+    referring = bool(person or statement) and not ellipsis
+    speaker = "" if referring else own.speaker or ("" if own.topic or dates else _remainder_name(rest, is_speaker))
+    topic = own.topic
+    if not topic and not speaker and not dates:
+        leftover = content_words(rest)
+        topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""
+        if referring and topic:
+            return _reference(text, previous, statement is not None)
+    pointing = bool(ellipsis or person or statement or shifted)
+    if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
+        # "when was that?", "who said that?": the passage just quoted, and its citation
+        return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
+    if not pointing and (topic or len(content_words(text)) >= 2):
+        return fresh  # a question of its own
+    if not (speaker or dates or topic or person or statement):
+        return fresh
+    kind = (
+        Reading.SPEAKER
+        if speaker
+        else Reading.DATES
+        if dates
+        else Reading.REFERENCE
+        if (person or statement) and not ellipsis
+        else Reading.TOPIC
+    )
+    keep_speaker = speaker or previous.speaker
+    turn = Turn(
+        _written_out(previous, keep_speaker, dates or previous.dates, topic or previous.topic),
+        keep_speaker,
+        dates or previous.dates,
+        topic or previous.topic,
+    )
+    limited = frozenset(previous.documents[:1]) if statement and not speaker and not dates else frozenset()
+    return FollowUp(kind, turn, limited)
+
+
+def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
+    """A question of its own shape about the speaker or statement just quoted ("did they say what
+    Pyongyang gets in return?"): its pronoun replaced by that speaker, and its dates kept."""
+    speaker = previous.speaker or "the speaker"
+    question = _STATEMENT.sub(lambda m: re.sub(r"\bit\b", speaker, m.group(0)), text)
+    question = _PERSON.sub(
+        lambda m: speaker + ("'s" if m.group(0).lower() in ("their", "his", "her") else ""), question
+    )
+    if previous.dates and not date_spans(question):
+        question = re.sub(r"\s*([?.!]*)\s*$", lambda m: f" in {previous.dates}{m.group(1) or '?'}", question, count=1)
+    question = question[:1].upper() + question[1:]
+    turn = Turn(question, previous.speaker, previous.dates, previous.topic)
+    return FollowUp(Reading.REFERENCE, turn, frozenset(previous.documents[:1]) if to_statement else frozenset())

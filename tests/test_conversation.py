@@ -1,0 +1,157 @@
+"""Follow-ups in the core: how a message is read against the question before it, "more", the
+conversation kept in the state store, `verbatim chat`, and the evaluation of conversations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from embeddings.answer.conversation import Reading, Turn, parse, read
+from embeddings.answer.search import Decline
+from embeddings.errors import VerbatimError
+from embeddings.quality.conversations import load_conversations
+from embeddings.service import Verbatim
+from embeddings.settings import Settings
+from embeddings.state import State
+from embeddings.types import HashingEmbedder
+
+NAMES = {"japan", "russia", "the united states", "united states", "tass", "poland", "brazil"}
+FIRST = "What did Japan say about the ICBM launch in November 2024?"
+
+
+def speaker(name: str) -> bool:
+    return name.casefold() in NAMES
+
+
+def test_a_question_is_read_into_its_parts() -> None:
+    turn = parse(FIRST, speaker)
+    assert (turn.speaker, turn.dates, turn.topic) == ("Japan", "November 2024", "the ICBM launch")
+    names_topic = parse("What did Japan say about Russia in 2023?", speaker)
+    assert (names_topic.speaker, names_topic.topic) == ("Japan", "Russia"), "a name after 'about' is the topic"
+    inner = parse("What did Japan say about the 31 May joint statement on North Korea?", speaker)
+    assert inner.dates == "" and "31 May joint statement" in inner.topic, "a date inside the topic is the topic's"
+
+
+LAUNCH = "the ICBM launch in November 2024?"
+NOV = "in November 2024?"
+BRAZIL = "What did Brazil say about the Amazon in 2023?"
+KEYWORDS = "sanctions on oil tankers and ship-to-ship transfers"
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "question"),
+    [
+        ("and Russia?", Reading.SPEAKER, f"What did Russia say about {LAUNCH}"),
+        ("how about the United States?", Reading.SPEAKER, f"What did the United States say about {LAUNCH}"),
+        ("and Poland's view?", Reading.SPEAKER, f"What did Poland say about {LAUNCH}"),
+        ("what about 2023?", Reading.DATES, "What did Japan say about the ICBM launch in 2023?"),
+        ("and the year before?", Reading.DATES, "What did Japan say about the ICBM launch in 2023?"),
+        ("and on nuclear disarmament?", Reading.TOPIC, f"What did Japan say about nuclear disarmament {NOV}"),
+        ("what about Gaza?", Reading.TOPIC, f"What did Japan say about Gaza {NOV}"),
+        ("did they say anything about sanctions?", Reading.REFERENCE, f"What did Japan say about sanctions {NOV}"),
+        ("did they say what Pyongyang gets?", Reading.REFERENCE, f"Did Japan say what Pyongyang gets {NOV}"),
+        ("did it point out that Russia voted?", Reading.REFERENCE, f"Did Japan point out that Russia voted {NOV}"),
+        (BRAZIL, Reading.FRESH, BRAZIL),
+        (KEYWORDS, Reading.FRESH, KEYWORDS),
+    ],
+)  # fmt: skip
+def test_a_follow_up_replaces_the_part_it_names_and_keeps_the_rest(message: str, kind: Reading, question: str) -> None:
+    followed = read(message, parse(FIRST, speaker), speaker)
+    assert (followed.kind, followed.question) == (kind, question)
+    assert followed.line == ("" if kind is Reading.FRESH else f"Read as: {question[0].lower()}{question[1:]}")
+
+
+def test_that_statement_and_more_point_at_what_was_shown() -> None:
+    shown = Turn(FIRST, "Japan", "November 2024", "the ICBM launch", ("doc-a", "doc-b"), 3)
+    that = read("what else did that statement say about Ukraine?", shown, speaker)
+    assert that.kind is Reading.REFERENCE and that.documents == {"doc-a"}, "the statement quoted first"
+    more = read("show me more", shown, speaker)
+    assert more.kind is Reading.MORE and more.skip == 3 and more.question == FIRST
+    assert more.line == f"Read as: more passages for “{FIRST}”"
+    assert read("and Russia?", None, speaker).kind is Reading.FRESH, "nothing to follow: read as written"
+
+
+def _service(corpus_dir: Path, tmp_path: Path, minutes: int = 60) -> Verbatim:
+    settings = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix", conversation_minutes=minutes)
+    return Verbatim(settings, HashingEmbedder())
+
+
+def test_more_shows_the_next_passages_until_there_are_none(corpus_dir: Path, tmp_path: Path) -> None:
+    service = _service(corpus_dir, tmp_path)
+    first = service.follow("ICBM launch North Korea", None, k=3)
+    seen = [(r.doc_id, r.start) for r in first.answer.results]
+    turn = first.turn
+    while True:
+        more = service.follow("more", turn, k=3)
+        if not more.answer.answered:
+            break
+        page = [(r.doc_id, r.start) for r in more.answer.results]
+        assert not set(page) & set(seen), "each page shows passages not shown before"
+        seen += page
+        turn = more.turn
+    assert more.answer.reason is Decline.NO_MORE and 3 < len(seen) <= 10
+    assert set(first.turn.documents) == {r.doc_id for r in first.answer.results}
+
+
+def test_a_conversation_is_kept_expires_and_survives_a_damaged_record(corpus_dir: Path, tmp_path: Path) -> None:
+    service = _service(corpus_dir, tmp_path, minutes=30)
+    turn = Turn(FIRST, "Japan", "November 2024", "the ICBM launch", ("d",), 3)
+    service.state.keep_turn("message:1", turn)
+    assert service.conversation("message:1") == turn and service.conversation("message:2") is None
+    db_path = tmp_path / "ix" / "verbatim.sqlite3"
+    with sqlite3.connect(db_path) as db:
+        old = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)).isoformat(timespec="seconds")
+        db.execute("UPDATE conversations SET updated_at = ?", (old,))
+    assert service.conversation("message:1") is None, "past the setting, a message starts afresh"
+    service.state.keep_turn("message:3", turn)
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE conversations SET turn = '{\"questio' WHERE conversation = 'message:3'")
+    assert service.conversation("message:3") is None, "a damaged record starts afresh, it does not fail"
+
+
+def test_an_older_state_file_gains_the_conversations_table(tmp_path: Path) -> None:
+    path = tmp_path / "verbatim.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE answers (answer_id TEXT PRIMARY KEY, question TEXT, shown TEXT, asked_at TEXT)")
+        db.execute("PRAGMA user_version = 1")
+    state = State(path)
+    state.keep_turn("thread:9", Turn("q"))
+    assert state.turn("thread:9", dt.timedelta(hours=1)) == Turn("q")
+
+
+def test_chat_follows_up_and_starts_over(run) -> None:  # type: ignore[no-untyped-def]
+    lines = "\n".join([FIRST, "and the US?", "/new", "and the US?", ""])
+    code, out, _ = run("chat", stdin=lines)
+    assert code == 0
+    assert out.count("Read as: what did the US say about the ICBM launch in November 2024?") == 1
+    assert "A new conversation" in out
+
+
+def _conversation(turns: list[dict[str, Any]], cid: str = "c1") -> str:
+    return json.dumps({"id": cid, "kind": "conversation", "turns": turns})
+
+
+def test_eval_scores_follow_ups_as_typed_and_as_written_out(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    us = "003_98d10b9dfbac6c7a"
+    path = tmp_path / "talks.jsonl"
+    path.write_text(
+        _conversation([
+            {"question": "What did Japan say about arms transfers?", "kind": "first", "docs": [us],
+             "evidence": ["arms transfers"]},
+            {"question": "and the US?", "full": "What did the US say about arms transfers?", "kind": "speaker",
+             "docs": [us], "evidence": ["arms transfers"]},
+        ]) + "\n"
+    )  # fmt: skip
+    code, out, _ = run("eval", str(path), "--json")
+    figures = json.loads(out)["conversations"]
+    assert code == 0 and figures["all"]["turns"] == 1 and figures["speaker"]["read_right"] == 1.0
+    assert {"hit@1", "hit@3", "written_out_hit@1", "written_out_hit@3"} <= set(figures["all"])
+    alone = tmp_path / "alone.jsonl"
+    alone.write_text(_conversation([{"question": "q", "docs": [], "evidence": []}]) + "\n")
+    with pytest.raises(VerbatimError, match=r"alone\.jsonl:1: not a conversation .*at least two turns"):
+        load_conversations(alone)
