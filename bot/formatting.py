@@ -165,13 +165,17 @@ def comparison_text(comparison: Comparison, heading: str, nothing: str, named: b
     return clip("\n".join(lines), CONTENT_LIMIT)
 
 
-def answer_header(question: str) -> str:
-    return clip(f"**Q:** {escape(question)}", CONTENT_LIMIT)
+def answer_header(question: str, reading: str = "") -> str:
+    """The question as the member typed it and, for a follow-up, how it was read ("Read as: what
+    did Russia say about ...?"), so a wrong reading is seen at once; both escaped, since both echo
+    what a member typed."""
+    read = f"\n*{escape(reading)}*" if reading else ""
+    return clip(f"**Q:** {escape(question)}{read}", CONTENT_LIMIT)
 
 
-def decline_text(question: str, answer: Answer, corpus: Corpus) -> str:
+def decline_text(question: str, answer: Answer, corpus: Corpus, reading: str = "") -> str:
     first, *rest = decline_lines(answer, corpus)
-    lines = [answer_header(question), "", escape(first)]  # it may name words of the question
+    lines = [answer_header(question, reading), "", escape(first)]  # it may name words of the question
     if rest:
         lines.append(rest[0])
         lines += [f"• {escape(s)}" for s in rest[1:]]

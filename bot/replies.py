@@ -44,10 +44,10 @@ async def defer_publicly(interaction: discord.Interaction[Any]) -> None:
     interaction.extras[PUBLIC_DEFERRAL] = True
 
 
-async def follow_up(interaction: discord.Interaction[Any], **payload: Any) -> None:
-    """The public answer to a publicly deferred interaction."""
+async def follow_up(interaction: discord.Interaction[Any], **payload: Any) -> discord.WebhookMessage:
+    """The public answer to a publicly deferred interaction, as sent (a thread can open on it)."""
     interaction.extras.pop(PUBLIC_DEFERRAL, None)
-    await interaction.followup.send(allowed_mentions=NO_MENTIONS, **payload)
+    return await interaction.followup.send(allowed_mentions=NO_MENTIONS, wait=True, **payload)
 
 
 async def reply(interaction: discord.Interaction[Any], content: str, *, ephemeral: bool = False) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,9 @@ class Request:
         return self.response
 
 
+_SNOWFLAKES = itertools.count(910000000000000000)
+
+
 @dataclass
 class Fault:
     method: str
@@ -128,7 +132,9 @@ class FakeDiscord:
     faults: list[Fault] = field(default_factory=list)
     intents: int | None = None
     port: int = 0
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(910000000000000000))
+    _ids: itertools.count[int] = field(default_factory=lambda: _SNOWFLAKES)
+    """Shared by every fake of a test run: as on Discord, an id is never given twice, also not
+    after a restart (a conversation kept under a message id must not meet a new message of it)."""
     _ws: web.WebSocketResponse | None = None
     _seq: int = 0
     _events: list[dict[str, Any]] = field(default_factory=list)
@@ -144,6 +150,8 @@ class FakeDiscord:
     _source_message: dict[str, str] = field(default_factory=dict)
     """Interaction id to the id of the message its button was on: an update (type 7) edits that
     message in place, keeping its id, as Discord does."""
+    threads: dict[str, str] = field(default_factory=dict)
+    """Threads the bot opened: id (that of the message it started from) to name."""
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -335,14 +343,44 @@ class FakeDiscord:
                         f"interaction {iid}: the first follow-up after a public deferral is flagged private, "
                         "but Discord would show it to everyone"
                     )
+        opened = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
+        if opened and req.method == "POST":
+            return 201, self.open_thread(opened.group(1), opened.group(2), (body or {}).get("name", ""))
         is_message = path.startswith("/webhooks/") or (path.startswith("/channels/") and "/messages" in path)
         if is_message:
             if req.method in ("POST", "PATCH"):
                 refused = self._check_message(req.path, body or {})
                 if refused:
                     return refused
-            return 200, self.message(body or {})
+            message = self.message(body or {})
+            if path.startswith("/channels/"):
+                message["channel_id"] = path.split("/")[2]  # a reply in a thread is in the thread
+            return 200, message
         return 200, {}
+
+    def open_thread(self, channel_id: str, message_id: str, name: str) -> dict[str, Any]:
+        """A public thread started from a message: as on Discord, it has the message's id."""
+        if not 1 <= len(name) <= 100:
+            self.problems.append(f"thread name of {len(name)} characters (Discord allows 1 to 100)")
+        self.threads[message_id] = name
+        return {
+            "id": message_id,
+            "type": 11,
+            "guild_id": GUILD_ID,
+            "parent_id": channel_id,
+            "owner_id": BOT_ID,
+            "name": name,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": "2026-01-01T00:00:00+00:00",
+                "locked": False,
+            },
+        }
 
     def _check_message(self, where: str, data: dict[str, Any]) -> tuple[int, Any] | None:
         if data.get("allowed_mentions") != {"parse": []}:
@@ -578,19 +616,31 @@ class FakeDiscord:
         data = {"custom_id": matches[0]["custom_id"], "component_type": 2}
         return await self._interaction(3, data, uid, message=message)
 
-    async def say(self, content: str, uid: str = "500", mention_bot: bool = True) -> str:
-        """A member posts in the channel. Without the message-content intent, Discord blanks the
-        content of messages that do not mention the bot, and so does this fake."""
+    async def say(
+        self,
+        content: str,
+        uid: str = "500",
+        mention_bot: bool = True,
+        reply_to: str | None = None,
+        channel_id: str = CHANNEL_ID,
+    ) -> str:
+        """A member posts in the channel (or a thread: `channel_id`), maybe as a reply to a message
+        (`reply_to`; Discord then mentions that message's author unless the member turns it off).
+        Without the message-content intent, Discord blanks the content of messages that do not
+        mention the bot, and so does this fake."""
         mid = self.next_id()
         visible = mention_bot or bool((self.intents or 0) & MESSAGE_CONTENT_INTENT)
+        reference = {"message_id": reply_to, "channel_id": channel_id, "guild_id": GUILD_ID} if reply_to else None
         await self.dispatch(
             "MESSAGE_CREATE",
             {
                 **self.message({"content": content if visible else ""}),
                 "id": mid,
+                "channel_id": channel_id,
                 "author": user(uid, f"user{uid}"),
                 "member": {k: v for k, v in self.member(uid, f"user{uid}").items() if k != "user"},
                 "mentions": [user(BOT_ID, "Verbatim", bot=True)] if mention_bot else [],
+                **({"message_reference": reference, "type": 19} if reference else {}),
             },
         )
         return mid
