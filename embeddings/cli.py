@@ -1,5 +1,5 @@
 """The `verbatim` command line of the core: index, ask, search, sources, source, eval, chat, add, compare,
-timeline, feedback.
+timeline, feedback, migrate, export, import.
 
 Argument parsing and error mapping only: every command is one call to the service
 (`embeddings.service.Verbatim`) shown with the shared wording (`embeddings.presentation`). A user
@@ -123,6 +123,11 @@ def _analyst_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p = sub.add_parser("feedback", help="members' votes on answers: export them as questions, or weekly figures")
     p.add_argument("action", choices=["export", "stats"])
     p.add_argument("--out", type=Path, help="export to this file (default: standard output)")
+    sub.add_parser("migrate", help="bring the store's schema up to date (PostgreSQL with VERBATIM_DATABASE_URL)")
+    p = sub.add_parser("export", help="the statements and the members' state as one file, to move an installation")
+    p.add_argument("--out", type=Path, required=True, help="the file to write (JSON)")
+    p = sub.add_parser("import", help="add an export's statements and state to this installation (nothing overwritten)")
+    p.add_argument("file", type=Path, help="a file written by `verbatim export`")
 
 
 def _first_paragraph(doc: str) -> str:
@@ -365,6 +370,37 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    print(service_for(settings).migrate())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    data = service_for(settings).export_installation()
+    try:
+        args.out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    except OSError as exc:
+        raise VerbatimError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    rows = sum(len(v) for v in data["state"].values())
+    print(f"{len(data['statements'])} statement file(s) and {rows} state row(s) written to {args.out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise VerbatimError(f"cannot read {args.file} as an export ({exc})") from None
+    done = service_for(settings).import_installation(data)
+    rows = ", ".join(f"{n} {table}" for table, n in done.rows.items() if n) or "no new state rows"
+    print(f"{len(done.written)} statement file(s) written, {done.unchanged} already here; {rows}")
+    for rel in done.different:
+        print(f"not overwritten: {rel} differs from the file here", file=sys.stderr)
+    if done.written:
+        print("run `verbatim index` (or /reindex) to answer from them")
+    return 1 if done.different else 0
+
+
 ADD_FIELDS = ("id", "title", "speaker", "organisation", "venue", "date", "symbol", "kind")
 
 
@@ -484,6 +520,9 @@ COMMANDS: dict[str, Handler] = {
     "source": cmd_source,
     "eval": cmd_eval,
     "chat": cmd_chat,
+    "migrate": cmd_migrate,
+    "export": cmd_export,
+    "import": cmd_import,
     "add": cmd_add,
     "compare": cmd_compare,
     "timeline": cmd_timeline,

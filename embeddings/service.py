@@ -21,17 +21,19 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
 from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, parse, read
 from embeddings.answer.search import Answer, Decline, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
-from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
-from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
+from embeddings.corpus.documents import Corpus, CorpusIssue, Document, corpus_files, date_problem
+from embeddings.engine import ALIASES_FILE, default_embedder, load_checked_corpus, open_engine, rebuild
 from embeddings.errors import UnknownDocumentError, VerbatimError
 from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder
 from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
+from embeddings.postgres import PostgresState
 from embeddings.quality.conversations import (
     Conversation,
     ConversationReport,
@@ -50,7 +52,7 @@ from embeddings.quality.evaluation import (
 )
 from embeddings.quality.positions import AnalysisReport, judge_with, load_analysis_items
 from embeddings.settings import Settings
-from embeddings.state import State
+from embeddings.state import STATE_FILE, State, Store
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,21 @@ class Evaluation:
 
 
 StatementsAdded = Callable[[list[Document]], None]
+EXPORT_FORMAT = "verbatim-installation-1"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What `verbatim import` did."""
+
+    written: list[str]
+    """Statement files written into the corpus folder."""
+    unchanged: int
+    """Statement files already here, byte for byte."""
+    different: list[str]
+    """Statement files here with other contents: left as they are, for a person to compare."""
+    rows: dict[str, int]
+    """Rows added per table (a row already here is kept)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,7 @@ class Verbatim:
         self._corpus: Corpus | None = None
         self._opening = threading.Lock()
         self._building = threading.Lock()
-        self._state: State | None = None
+        self._state: Store | None = None
         self._subscribers: list[StatementsAdded] = []
 
     # -- the engine, opened once and swapped whole ---------------------------------------------
@@ -354,15 +371,62 @@ class Verbatim:
     # -- what members leave behind ---------------------------------------------------------
 
     @property
-    def state(self) -> State:
+    def state(self) -> Store:
         """Votes, watches, remembered queries and announced statements (in the index folder)."""
         if self._state is None:
-            self._state = State.beside(self.settings.index_dir)
+            self._state = open_state(self.settings)
         return self._state
 
-    def feedback(self) -> State:
+    # -- the store, and moving an installation ------------------------------------------------------
+
+    def migrate(self) -> str:
+        """Bring the store's schema up to this Verbatim's; what was done, in one line."""
+        if self.settings.database_url:
+            before, after = PostgresState(self.settings.database_url, check=False).migrate()
+            where = PostgresState(self.settings.database_url, check=False).describe()
+            return f"{where}: schema {before} -> {after}" if before != after else f"{where}: schema {after}, up to date"
+        State.beside(self.settings.index_dir)  # the embedded file upgrades itself when opened
+        return f"{self.settings.index_dir / STATE_FILE}: up to date (the embedded store upgrades itself)"
+
+    def export_installation(self) -> dict[str, Any]:
+        """The statements (every file of the corpus folder Verbatim reads) and the members' state,
+        as one JSON object: `verbatim import` on another machine or engine restores both."""
+        root = self.settings.corpus_dir
+        files = [*corpus_files(root), *([root / ALIASES_FILE] if (root / ALIASES_FILE).is_file() else [])]
+        statements = [
+            {"path": p.relative_to(root).as_posix(), "text": p.read_bytes().decode("utf-8", "surrogateescape")}
+            for p in files
+            if p.is_file()
+        ]
+        return {"format": EXPORT_FORMAT, "statements": statements, "state": self.state.dump()}
+
+    def import_installation(self, data: dict[str, Any]) -> Imported:
+        """An export added to this installation: statements missing here written into the corpus
+        folder (one that differs is reported, never overwritten), state rows added to the store."""
+        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+            raise VerbatimError(f"not a Verbatim export (its format is not {EXPORT_FORMAT!r})")
+        root = self.settings.corpus_dir.resolve()
+        written, same, differ = [], 0, []
+        for item in data.get("statements", []):
+            rel = str(item["path"])
+            target = (root / rel).resolve()
+            if Path(rel).is_absolute() or not target.is_relative_to(root) or target == root:
+                raise VerbatimError(f"the export names a file outside the corpus folder: {rel!r}")
+            raw = str(item["text"]).encode("utf-8", "surrogateescape")
+            if target.exists():
+                same += target.read_bytes() == raw
+                differ += [] if target.read_bytes() == raw else [rel]
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(raw)
+            written.append(rel)
+        added = self.state.load(data.get("state", {}))
+        self._corpus = None
+        return Imported(written, same, differ, added)
+
+    def feedback(self) -> Store:
         """The same, read without write access (for exports and figures)."""
-        return State.beside(self.settings.index_dir, read_only=True)
+        return open_state(self.settings, read_only=True)
 
     def unannounced(self) -> list[str]:
         """Statements no watch has been told about yet (remembered as told from now on)."""
@@ -380,3 +444,11 @@ def find_document(corpus: Corpus, doc_id: str) -> Document:
     close = difflib.get_close_matches(doc_id, list(corpus.documents), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `verbatim sources` lists them"
     raise UnknownDocumentError(f"no document {doc_id!r}{hint}")
+
+
+def open_state(settings: Settings, *, read_only: bool = False) -> Store:
+    """The members' store, chosen once: PostgreSQL when `VERBATIM_DATABASE_URL` names one, else the
+    SQLite file beside the index."""
+    if settings.database_url:
+        return PostgresState(settings.database_url, read_only=read_only)
+    return State.beside(settings.index_dir, read_only=read_only)

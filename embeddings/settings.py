@@ -25,6 +25,9 @@ class Settings:
     allow_private_links: bool = False
     """Let `verbatim add` and `/add` fetch links on private, loopback or link-local addresses (an
     intranet archive); off, so a typed link cannot reach inside the network the bot runs in."""
+    database_url: str = ""
+    """`VERBATIM_DATABASE_URL`: PostgreSQL as the shared store of several processes or machines
+    (postgresql://user@host/db); empty, the embedded SQLite file in the index folder."""
     conversation_minutes: int = 60
     """How long a follow-up ("and Russia?") is read against the question before it; after that a
     message starts afresh."""
@@ -97,6 +100,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Pa
         log_level=log_level,
         allow_private_links=env_flag(env, "VERBATIM_ALLOW_PRIVATE_LINKS"),
         conversation_minutes=_conversation_minutes(env, default.conversation_minutes),
+        database_url=_database_url(env),
     )
 
 
@@ -105,3 +109,10 @@ def _conversation_minutes(env: Mapping[str, str], default: int) -> int:
     if minutes is None or minutes < 1:
         raise VerbatimError(f"VERBATIM_CONVERSATION_MINUTES must be at least 1, not {minutes}")
     return minutes
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    url = env.get("VERBATIM_DATABASE_URL", "").strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise VerbatimError(f"VERBATIM_DATABASE_URL must start with postgresql://, not {url.split(':')[0]!r}")
+    return url

@@ -14,10 +14,12 @@ import json
 import logging
 import secrets
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from embeddings.answer.conversation import Turn
 from embeddings.answer.search import Answer
@@ -112,79 +114,30 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class State:
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        self.path = path
-        self.read_only = read_only
-        if read_only:
-            return  # reading votes needs no write access: no folder made, no schema written
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with sqlite3.connect(path, timeout=10.0) as setup:
-                setup.execute("PRAGMA journal_mode = WAL")  # kept in the file: set once, not per call
-            setup.close()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path} is not a Verbatim state file ({exc})") from None
-        with self._connect() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StateError(
-                    f"{path} was written by a newer Verbatim (schema {version}, this one knows {SCHEMA_VERSION})"
-                )
-            for statement in _SCHEMA.split(";"):  # executescript would commit the open transaction
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+TABLES: dict[str, tuple[str, ...]] = {
+    "answers": ("answer_id", "question", "shown", "asked_at"),
+    "votes": ("answer_id", "member_id", "verdict", "comment", "evidence", "voted_at"),
+    "watches": ("watch_id", "guild_id", "channel_id", "topic", "created_by", "created_at"),
+    "queries": ("query_id", "params", "created_at"),
+    "seen_documents": ("doc_id", "content_hash"),
+    "conversations": ("conversation", "turn", "updated_at"),
+}
+"""Every table and its columns, in the order export and import use."""
 
-    @classmethod
-    def beside(cls, index_dir: Path, *, read_only: bool = False) -> State:
-        return cls(index_dir / STATE_FILE, read_only=read_only)
 
-    def _open(self) -> sqlite3.Connection:
-        if self.read_only and not self.path.is_file():
-            empty = sqlite3.connect(":memory:", isolation_level=None)  # nothing voted yet: an empty state
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    empty.execute(statement)
-            return empty
-        if not self.read_only:
-            return sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        uri = self.path.resolve().as_uri()
-        try:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10.0, isolation_level=None)
-            db.execute("SELECT 1 FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            # A WAL file in a folder this user cannot write: read it as it stands.
-            return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=10.0, isolation_level=None)
+class Store(ABC):
+    """What members leave behind, whichever engine keeps it: every method is one transaction, with
+    SQL both engines read the same way (`?` placeholders, `ON CONFLICT` upserts)."""
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = self._open()
-        except sqlite3.Error as exc:
-            raise StateError(f"{self.path} cannot be opened ({exc})") from None
-        try:
-            # WAL with NORMAL sync: a commit is safe against a crash of Verbatim, and only a power
-            # loss can cost the last votes; an fsync per answer would queue simultaneous answers.
-            if not self.read_only:
-                db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if "no such table" in str(exc):  # another program's database, or one never set up
-                raise StateError(f"{self.path} is not a Verbatim state file ({exc}); move it aside") from None
-            raise StateError(f"{self.path}: {exc}") from None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+    TABLES = TABLES
+
+    @abstractmethod
+    def _connect(self) -> AbstractContextManager[Any]:
+        """A connection inside one transaction that writers take one at a time."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the state lives, for messages (never a password)."""
 
     # -- answers and votes ---------------------------------------------------------------------
 
@@ -238,7 +191,7 @@ class State:
         with self._connect() as db:
             cursor = db.execute(
                 """SELECT a.answer_id, a.question, a.shown, v.member_id, v.verdict, v.comment, v.evidence, v.voted_at
-                   FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, v.rowid"""
+                   FROM votes v JOIN answers a USING (answer_id) ORDER BY v.voted_at, v.answer_id, v.member_id"""
             )
             for answer_id, question, shown_json, member, verdict, comment, evidence, voted_at in cursor:
                 try:
@@ -289,8 +242,8 @@ class State:
         """False when the channel already watches this topic."""
         with self._connect() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO watches (guild_id, channel_id, topic, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO watches (guild_id, channel_id, topic, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (guild_id, channel_id, topic, member_id, _now()),
             )
             return cursor.rowcount == 1
@@ -320,7 +273,11 @@ class State:
             seen = dict(db.execute("SELECT doc_id, content_hash FROM seen_documents").fetchall())
             first = not seen and db.execute("SELECT COUNT(*) FROM watches").fetchone()[0] == 0
             fresh = [d for d, h in hashes.items() if seen.get(d) != h]
-            db.executemany("INSERT OR REPLACE INTO seen_documents VALUES (?, ?)", [(d, hashes[d]) for d in fresh])
+            db.executemany(
+                "INSERT INTO seen_documents VALUES (?, ?) "
+                "ON CONFLICT (doc_id) DO UPDATE SET content_hash = excluded.content_hash",
+                [(d, hashes[d]) for d in fresh],
+            )
         return [] if first else fresh
 
     # -- conversations ---------------------------------------------------------------------------
@@ -347,7 +304,115 @@ class State:
         now = dt.datetime.now(dt.UTC)
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?)",
+                "INSERT INTO conversations VALUES (?, ?, ?) ON CONFLICT (conversation) "
+                "DO UPDATE SET turn = excluded.turn, updated_at = excluded.updated_at",
                 (conversation, json.dumps(turn.to_json()), now.isoformat(timespec="seconds")),
             )
             db.execute("DELETE FROM conversations WHERE updated_at < ?", ((now - keep).isoformat(timespec="seconds"),))
+
+    # -- moving an installation --------------------------------------------------------------
+
+    def dump(self) -> dict[str, list[list[Any]]]:
+        """Every row of every table, in column order: what `verbatim export` writes."""
+        with self._connect() as db:
+            return {
+                table: [list(row) for row in db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1")]
+                for table, columns in TABLES.items()
+            }
+
+    def load(self, rows: dict[str, list[list[Any]]]) -> dict[str, int]:
+        """Rows from `dump` (of either engine) added in one transaction; a row already here is kept.
+        Answers before votes, so every vote finds its answer."""
+        added: dict[str, int] = {}
+        with self._connect() as db:
+            for table, columns in TABLES.items():
+                marks = ", ".join("?" for _ in columns)
+                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+                before = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                db.executemany(sql, [tuple(r) for r in rows.get(table, [])])
+                added[table] = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] - before
+            self._after_load(db)
+        return added
+
+    def _after_load(self, db: Any) -> None:  # noqa: B027  (only PostgreSQL has anything to do)
+        """What an engine must do after rows with their own ids arrive (PostgreSQL: move a sequence on)."""
+
+
+class State(Store):
+    """The embedded store: one SQLite file in the index folder, the default."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        if read_only:
+            return  # reading votes needs no write access: no folder made, no schema written
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with sqlite3.connect(path, timeout=10.0) as setup:
+                setup.execute("PRAGMA journal_mode = WAL")  # kept in the file: set once, not per call
+            setup.close()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{path} is not a Verbatim state file ({exc})") from None
+        with self._connect() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{path} was written by a newer Verbatim (schema {version}, this one knows {SCHEMA_VERSION})"
+                )
+            for statement in _SCHEMA.split(";"):  # executescript would commit the open transaction
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @classmethod
+    def beside(cls, index_dir: Path, *, read_only: bool = False) -> State:
+        return cls(index_dir / STATE_FILE, read_only=read_only)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.read_only and not self.path.is_file():
+            empty = sqlite3.connect(":memory:", isolation_level=None)  # nothing voted yet: an empty state
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    empty.execute(statement)
+            return empty
+        if not self.read_only:
+            return sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10.0, isolation_level=None)
+            db.execute("SELECT 1 FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            # A WAL file in a folder this user cannot write: read it as it stands.
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=10.0, isolation_level=None)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        try:
+            db = self._open()
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path} cannot be opened ({exc})") from None
+        try:
+            # WAL with NORMAL sync: a commit is safe against a crash of Verbatim, and only a power
+            # loss can cost the last votes; an fsync per answer would queue simultaneous answers.
+            if not self.read_only:
+                db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if "no such table" in str(exc):  # another program's database, or one never set up
+                raise StateError(f"{self.path} is not a Verbatim state file ({exc}); move it aside") from None
+            raise StateError(f"{self.path}: {exc}") from None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()

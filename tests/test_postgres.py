@@ -1,0 +1,192 @@
+"""PostgreSQL as the shared store, against a real server started in a temporary folder: the same
+behaviour as the embedded SQLite file, migrations, writers one at a time, moving an installation
+between the two, and a server that goes away and comes back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from embeddings.answer.conversation import Turn
+from embeddings.answer.search import Answer
+from embeddings.errors import VerbatimError
+from embeddings.postgres import MIGRATIONS, PostgresState, redacted
+from embeddings.state import State, StateError, Store
+from tests.postgres_server import Server, postgres_server
+from tests.test_bot_e2e import settings  # noqa: F401  (fixture)
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Server]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg: Server) -> str:
+    url = pg.new_database()
+    PostgresState(url, check=False).migrate()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "sqlite":
+        return State(tmp_path / "verbatim.sqlite3")
+    return PostgresState(request.getfixturevalue("pg_url"))
+
+
+def test_migrations_bring_an_empty_database_up_and_a_process_refuses_one_not_migrated(pg: Server) -> None:
+    url = pg.new_database()
+    with pytest.raises(StateError, match=r"has schema 0, this Verbatim knows \d+: run `verbatim migrate`"):
+        PostgresState(url)
+    fresh = PostgresState(url, check=False)
+    assert fresh.migrate() == (0, len(MIGRATIONS))
+    assert fresh.migrate() == (len(MIGRATIONS), len(MIGRATIONS)), "a second migrate changes nothing"
+    PostgresState(url).add_watch("g", "c", "cod", "m")  # usable once migrated
+
+
+def test_both_engines_keep_the_same_things_the_same_way(store: Store) -> None:
+    answer_id = store.record_answer(Answer("Hokkaido ICBM", False))
+    assert store.vote(answer_id, "m1", "wrong", "off topic", "the right words")
+    assert store.vote(answer_id, "m1", "answers"), "a second vote of a member replaces the first"
+    assert not store.vote("unknown", "m1", "answers")
+    (row,) = store.export()
+    assert row["feedback"] == "answers" and row["question"] == "Hokkaido ICBM"
+    assert [total for _, _, total in store.weekly()] == [1]
+    query = store.remember_query({"topic": "cod"})
+    assert store.query(query) == {"topic": "cod"} and store.query("nope") is None
+    assert store.add_watch("g", "c", "cod", "m") and not store.add_watch("g", "c", "cod", "m")
+    (watch,) = store.watches("g")
+    assert store.remove_watch("g", watch.watch_id) and store.watches() == []
+    assert store.new_documents({"a": "1"}) == [], "before any watch, the corpus present is not news"
+    assert store.new_documents({"a": "1", "b": "2"}) == ["b"] and store.new_documents({"a": "9", "b": "2"}) == ["a"]
+    store.keep_turn("thread:1", Turn("q", "Japan"))
+    assert store.turn("thread:1", dt.timedelta(minutes=5)) == Turn("q", "Japan")
+    assert store.turn("thread:2", dt.timedelta(minutes=5)) is None
+
+
+def test_votes_cast_at_the_same_moment_are_all_kept(store: Store) -> None:
+    answer_id = store.record_answer(Answer("q", False))
+    start = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def vote(member: int) -> None:
+        try:
+            start.wait(timeout=30)
+            store.vote(answer_id, f"m{member}", "answers")
+            store.new_documents({f"d{member}": "h"})
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=vote, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(store.export()) == 12
+    assert {row[0] for row in store.dump()["seen_documents"]} == {f"d{n}" for n in range(12)}
+
+
+def test_an_installation_moves_between_the_engines_losing_nothing(tmp_path: Path, pg_url: str) -> None:
+    embedded = State(tmp_path / "verbatim.sqlite3")
+    answer_id = embedded.record_answer(Answer("q", False))
+    embedded.vote(answer_id, "m", "wrong", "c", "e")
+    embedded.add_watch("g", "c", "cod", "m")
+    embedded.keep_turn("message:5", Turn("q"))
+    embedded.remember_query({"a": "b"})
+    embedded.new_documents({"x": "1"})
+    shared = PostgresState(pg_url)
+    added = shared.load(json.loads(json.dumps(embedded.dump())))
+    assert added == {"answers": 1, "votes": 1, "watches": 1, "queries": 1, "seen_documents": 1, "conversations": 1}
+    assert shared.dump() == embedded.dump()
+    assert shared.load(embedded.dump()) == dict.fromkeys(added, 0), "importing twice adds nothing"
+    assert shared.add_watch("g", "c2", "tuna", "m"), "new watches get ids after the imported ones"
+    back = State(tmp_path / "back.sqlite3")
+    back.load(shared.dump())
+    assert back.dump() == shared.dump()
+
+
+def test_a_server_that_goes_away_is_one_clear_error_and_comes_back_without_a_restart(pg: Server, pg_url: str) -> None:
+    shared = PostgresState(pg_url)
+    shared.add_watch("g", "c", "cod", "m")
+    pg.stop()
+    try:
+        with pytest.raises(StateError, match="cannot be reached"):
+            shared.watches()
+    finally:
+        pg.start()
+    assert [w.topic for w in shared.watches()] == ["cod"], "the next call after the restart works"
+
+
+def test_a_password_never_reaches_a_message() -> None:
+    assert redacted("postgresql://verbatim:s3cret@db:5432/v") == "postgresql://verbatim:***@db:5432/v"
+    with pytest.raises(StateError) as caught:
+        PostgresState("postgresql://verbatim:s3cret@127.0.0.1:1/v")
+    assert "s3cret" not in str(caught.value) and "cannot be reached" in str(caught.value)
+
+
+def test_the_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from embeddings.settings import load_settings
+
+    with pytest.raises(VerbatimError, match="must start with postgresql://"):
+        load_settings({"VERBATIM_DATABASE_URL": "mysql://x"})
+    assert load_settings({"VERBATIM_DATABASE_URL": " postgresql://u@h/d "}).database_url == "postgresql://u@h/d"
+
+
+def test_a_whole_installation_moves_to_postgresql_from_the_command_line(
+    tmp_path: Path, pg: Server, run: Any, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embeddings.cli import main
+
+    State.beside(tmp_path / "ix").add_watch("g", "c", "cod", "m")
+    code, out, _ = run("export", "--out", str(tmp_path / "all.json"))
+    assert code == 0 and "6 statement file(s) and 1 state row(s)" in out, "five statements and aliases.toml"
+    url = pg.new_database()
+    monkeypatch.setenv("VERBATIM_DATABASE_URL", url)
+    elsewhere = tmp_path / "elsewhere"
+    args = ["--corpus", str(elsewhere), "--index", str(tmp_path / "ix2")]
+    assert main([*args, "migrate"]) == 0
+    assert main([*args, "import", str(tmp_path / "all.json")]) == 0
+    assert [w.topic for w in PostgresState(url).watches()] == ["cod"]
+    assert sorted(p.name for p in elsewhere.glob("*.txt")) == sorted(p.name for p in corpus_dir.glob("*.txt"))
+    assert all((elsewhere / p.name).read_bytes() == p.read_bytes() for p in corpus_dir.glob("*.txt")), "byte for byte"
+    (elsewhere / "000_4a0e896c0c50d79f.txt").write_text("changed here")
+    assert main([*args, "import", str(tmp_path / "all.json")]) == 1, "a file that differs is reported"
+    assert (elsewhere / "000_4a0e896c0c50d79f.txt").read_text() == "changed here", "and never overwritten"
+
+
+def test_an_export_cannot_write_outside_the_corpus(tmp_path: Path, run: Any) -> None:
+    bad = {"format": "verbatim-installation-1", "statements": [{"path": "../evil.txt", "text": "x"}], "state": {}}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    code, _, err = run("import", str(tmp_path / "bad.json"))
+    assert code == 2 and "outside the corpus folder" in err and not (tmp_path / "evil.txt").exists()
+
+
+async def test_two_bot_processes_share_watches_through_postgresql(
+    settings: Any,  # noqa: F811
+    tmp_path: Path,
+    pg_url: str,
+) -> None:
+    import dataclasses
+
+    from tests.test_bot_e2e import option, running_bot
+
+    shared = dataclasses.replace(settings.core, database_url=pg_url)
+    one = dataclasses.replace(settings, core=shared)
+    other = dataclasses.replace(settings, core=dataclasses.replace(shared, index_dir=tmp_path / "other-ix"))
+    async with running_bot(one) as fake:
+        iid = await fake.slash(
+            "watch", [{"name": "add", "type": 1, "options": [option("topic", "cod fisheries")]}], uid="1", admin=True
+        )
+        assert "Watching" in (await fake.answer_to(iid, 30)).body["data"]["content"]
+    async with running_bot(other) as fake:  # another process, its own index folder, the same database
+        listing = await fake.slash("watch", [{"name": "list", "type": 1, "options": []}])
+        assert "cod fisheries" in (await fake.answer_to(listing, 30)).body["data"]["content"]
+    assert not (tmp_path / "other-ix" / "verbatim.sqlite3").exists(), "nothing kept beside the index"
