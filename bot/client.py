@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Coroutine
 from typing import Any
 
@@ -84,6 +85,10 @@ class VerbatimBot(commands.Bot):
         self.sync_only = sync_only
         """Log in only to publish the commands (`verbatim sync`): no index, no guild sync."""
         self._background: set[asyncio.Task[object]] = set()
+        self._stop_listening = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._catching_up = False
+        self._published_again = False
 
     def pending(self) -> bool:
         return bool(self._background)
@@ -121,6 +126,30 @@ class VerbatimBot(commands.Bot):
             lines.append(f"… and {len(done.issues) - 10} more files skipped; `verbatim index` lists them all.")
         return "\n".join(lines)
 
+    def _statement_published(self, path: str) -> None:
+        """From the listener thread: another process (or this one) published a statement."""
+        log.info("statement published by a process sharing the store: %s", path)
+        asyncio.run_coroutine_threadsafe(self._catch_up(), self.loop)
+
+    async def _catch_up(self) -> None:
+        """Sync and rebuild after statements published elsewhere, once for a burst of them: the new
+        build answers within seconds, and the watches hear of it as after `/reindex`."""
+        if self._catching_up:
+            self._published_again = True
+            return
+        self._catching_up = True
+        try:
+            while True:
+                self._published_again = False
+                try:
+                    await self.reindex()
+                except Exception:
+                    log.exception("rebuilding after a published statement failed; the previous build still answers")
+                if not self._published_again:
+                    break
+        finally:
+            self._catching_up = False
+
     def retry_after(self, user_id: int) -> float:
         """Seconds this member must still wait, or 0 (and the question counted)."""
         bucket = self.question_cooldown.get_bucket(user_id)
@@ -136,6 +165,14 @@ class VerbatimBot(commands.Bot):
         await asyncio.to_thread(self.service.warm_up)
         log.info("engine ready: %d documents", len(self.service.corpus))
         self.dispatch("statements_added")  # statements added from the terminal while it was down
+        if self.service.state.shares_statements:  # several processes: hear what the others add
+            self._listener = threading.Thread(
+                target=self.service.listen_for_statements,
+                args=(self._statement_published, self._stop_listening),
+                name="verbatim-statements",
+                daemon=True,
+            )
+            self._listener.start()
         invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
         log.info("invite link: %s", invite)
         if self.settings.guild_id:
@@ -162,6 +199,9 @@ class VerbatimBot(commands.Bot):
         """No prefix commands: a mention is a question, answered by the asking extension's listener."""
 
     async def close(self) -> None:
+        self._stop_listening.set()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5.0)
         await self.settle()  # answers' records still being written are not lost at shutdown
         await super().close()
 

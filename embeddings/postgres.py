@@ -12,14 +12,22 @@ interleave between two processes.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import logging
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from embeddings.state import StateError, Store
 
+log = logging.getLogger(__name__)
+
 WRITE_LOCK = 0x76657262  # "verb": the advisory lock every writing transaction takes
+STATEMENTS_CHANNEL = "verbatim_statements"
+"""LISTEN/NOTIFY channel on which a published statement's path is announced to every process."""
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE answers (
@@ -51,6 +59,14 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     """
     CREATE TABLE conversations (conversation TEXT PRIMARY KEY, turn TEXT NOT NULL, updated_at TEXT NOT NULL)
+    """,
+    """
+    CREATE TABLE statements (
+        path TEXT PRIMARY KEY,
+        content BYTEA NOT NULL,
+        sha256 TEXT NOT NULL,
+        published_at TEXT NOT NULL
+    )
     """,
 )
 """Schema changes in order; the version of a database is how many of them it has."""
@@ -92,6 +108,49 @@ class PostgresState(Store):
 
     def describe(self) -> str:
         return redacted(self.url)
+
+    shares_statements = True
+
+    def publish(self, path: str, content: bytes) -> bool:
+        digest = hashlib.sha256(content).hexdigest()
+        with self._connect() as db:
+            row = db.execute("SELECT sha256 FROM statements WHERE path = ?", (path,)).fetchone()
+            if row is not None and row[0] == digest:
+                return False
+            db.execute(
+                "INSERT INTO statements VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET "
+                "content = excluded.content, sha256 = excluded.sha256, published_at = excluded.published_at",
+                (path, content, digest, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+            # Delivered at commit, to every process that listens (`listen`): a new statement to index.
+            db.execute("SELECT pg_notify(?, ?)", (STATEMENTS_CHANNEL, path))
+        return True
+
+    def published(self) -> dict[str, str]:
+        with self._connect() as db:
+            return {str(p): str(h) for p, h in db.execute("SELECT path, sha256 FROM statements")}
+
+    def fetch(self, path: str) -> bytes | None:
+        with self._connect() as db:
+            row = db.execute("SELECT content FROM statements WHERE path = ?", (path,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def listen(self, on_statement: Callable[[str], None], stop: threading.Event, retry: float = 2.0) -> None:
+        """Call `on_statement(path)` for each statement published by any process, until `stop` is
+        set; a lost connection is retried every `retry` seconds (a restarted server is picked up
+        again without restarting the bot). Runs in a thread of its own."""
+        import psycopg
+
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as connection:
+                    connection.execute(f"LISTEN {STATEMENTS_CHANNEL}")
+                    while not stop.is_set():
+                        for note in connection.notifies(timeout=0.5):
+                            on_statement(note.payload)
+            except psycopg.Error as exc:
+                log.warning("listening for new statements on %s: %s; retrying", redacted(self.url), _first_line(exc))
+                stop.wait(retry)
 
     def _raw(self) -> Any:
         import psycopg

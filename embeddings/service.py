@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -159,6 +161,7 @@ class Verbatim:
         return engine
 
     def _open(self) -> SearchEngine:
+        self.sync_statements()  # a machine joining a shared store starts with every statement
         return open_engine(
             self.settings.corpus_dir,
             self.settings.index_dir,
@@ -328,10 +331,46 @@ class Verbatim:
         return sources
 
     def save(self, draft: Draft) -> Path:
-        """Write the statement into the corpus folder (the index is updated by `reindex`)."""
+        """Write the statement into the corpus folder (the index is updated by `reindex`) and, with
+        a shared store, publish it to every other process."""
         path = save(draft, self.settings.corpus_dir)
         self._corpus = None
+        if self.state.shares_statements:
+            self.state.publish(path.relative_to(self.settings.corpus_dir).as_posix(), path.read_bytes())
         return path
+
+    def listen_for_statements(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:
+        """Hear statements published by other processes (blocks until `stop`; run it in a thread)."""
+        self.state.listen(on_statement, stop)
+
+    def sync_statements(self) -> list[str]:
+        """With a shared store: write into the corpus folder every statement published elsewhere
+        that is missing or different here, and publish the ones only this machine has. The paths
+        written, so a rebuild indexes them."""
+        if not self.state.shares_statements:
+            return []
+        root = self.settings.corpus_dir
+        shared = self.state.published()
+        written = []
+        for rel, digest in sorted(shared.items()):
+            target = root / rel
+            if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                continue
+            content = self.state.fetch(rel)
+            if content is None or not target.resolve().is_relative_to(root.resolve()):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.sync")
+            partial.write_bytes(content)
+            os.replace(partial, target)  # a reader sees the old file or the new, never half of one
+            written.append(rel)
+        for path in [*corpus_files(root), root / ALIASES_FILE]:
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in shared:
+                self.state.publish(rel, path.read_bytes())
+        if written:
+            self._corpus = None
+        return written
 
     def subscribe(self, listener: StatementsAdded) -> None:
         """Told, after each rebuild that added statements, which ones (from the rebuilding thread)."""
@@ -345,6 +384,7 @@ class Verbatim:
         """Bring the index in line with the corpus folder and answer from the new build: questions
         asked meanwhile are answered from the previous one. One rebuild at a time."""
         with self._building:
+            self.sync_statements()
             embedder = self.embedder
             if self._rebuild_threads is not None:
                 if self._rebuild_embedder is None:

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import sqlite3
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -138,6 +139,26 @@ class Store(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where the state lives, for messages (never a password)."""
+
+    shares_statements = False
+    """Whether the statements themselves live in the store too (PostgreSQL), so that one added on
+    any machine reaches every other; the embedded store leaves them to the corpus folder."""
+
+    def publish(self, path: str, content: bytes) -> bool:
+        """Record a statement file for every process; True when it was new or changed."""
+        return False
+
+    def published(self) -> dict[str, str]:
+        """Every shared statement file: path in the corpus folder -> sha256 of its bytes."""
+        return {}
+
+    def fetch(self, path: str) -> bytes | None:
+        """A shared statement file's bytes."""
+        return None
+
+    def listen(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:  # noqa: B027
+        """Call `on_statement(path)` whenever another process publishes a statement, until `stop`
+        is set (in a thread of its own). The embedded store has no other process to hear."""
 
     # -- answers and votes ---------------------------------------------------------------------
 

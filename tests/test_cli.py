@@ -226,7 +226,10 @@ def test_help_gives_its_whole_first_sentence(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "index, ask, search, sources, source, eval, chat, add, compare, timeline, feedback, migrate, export, import." in out
+    assert (
+        "index, ask, search, sources, source, eval, chat, add, compare, timeline, feedback, migrate, export, import."
+        in out
+    )
 
 
 def test_compare_names_who_was_left_out_past_ten(run) -> None:  # type: ignore[no-untyped-def]

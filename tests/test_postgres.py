@@ -4,6 +4,7 @@ between the two, and a server that goes away and comes back."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -190,3 +191,39 @@ async def test_two_bot_processes_share_watches_through_postgresql(
         listing = await fake.slash("watch", [{"name": "list", "type": 1, "options": []}])
         assert "cod fisheries" in (await fake.answer_to(listing, 30)).body["data"]["content"]
     assert not (tmp_path / "other-ix" / "verbatim.sqlite3").exists(), "nothing kept beside the index"
+
+
+async def test_a_statement_added_on_another_machine_reaches_a_running_bot_and_its_watch(
+    settings: Any,  # noqa: F811
+    tmp_path: Path,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bot runs with its own corpus folder and index; a moderator adds a statement from a
+    laptop (another corpus folder, the same database). The bot hears of it, fetches it, rebuilds,
+    and its watch posts the new statement: within the wait, with no restart."""
+    import dataclasses
+
+    from embeddings.cli import main
+    from tests.fake_discord import CHANNEL_ID
+    from tests.test_bot_e2e import option, running_bot
+
+    bot_settings = dataclasses.replace(settings, core=dataclasses.replace(settings.core, database_url=pg_url))
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    async with running_bot(bot_settings) as fake:
+        iid = await fake.slash(
+            "watch", [{"name": "add", "type": 1, "options": [option("topic", "cod fisheries")]}], uid="1", admin=True
+        )
+        assert "Watching" in (await fake.answer_to(iid, 30)).body["data"]["content"]
+        (tmp_path / "cod.txt").write_text("Freedonia calls for a moratorium on cod fisheries in the northern waters.\n")
+        monkeypatch.setenv("VERBATIM_DATABASE_URL", pg_url)
+        fields = ["--title", "Freedonia on cod", "--speaker", "Freedonia", "--venue", "OSCE", "--date", "2025-02-03"]
+        argv = ["--corpus", str(laptop), "--index", str(tmp_path / "laptop-ix"), "add", str(tmp_path / "cod.txt")]
+        assert await asyncio.to_thread(main, [*argv, *fields, "--yes", "--no-index"]) == 0
+        posted = await fake.wait_for(
+            lambda r: r.path == f"/channels/{CHANNEL_ID}/messages" and "New on a watched topic" in r.body["content"],
+            60,
+        )
+        assert "cod fisheries" in posted.body["content"]
+    assert any("moratorium on cod" in p.read_text() for p in bot_settings.core.corpus_dir.glob("*.txt")), "fetched"
