@@ -335,7 +335,7 @@ class Verbatim:
         a shared store, publish it to every other process."""
         path = save(draft, self.settings.corpus_dir)
         self._corpus = None
-        if self.state.shares_statements:
+        if self.settings.database_url:
             self.state.publish(path.relative_to(self.settings.corpus_dir).as_posix(), path.read_bytes())
         return path
 
@@ -347,7 +347,7 @@ class Verbatim:
         """With a shared store: write into the corpus folder every statement published elsewhere
         that is missing or different here, and publish the ones only this machine has. The paths
         written, so a rebuild indexes them."""
-        if not self.state.shares_statements:
+        if not self.settings.database_url:  # the embedded store: the folder is the only copy
             return []
         root = self.settings.corpus_dir
         shared = self.state.published()
