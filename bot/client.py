@@ -214,9 +214,17 @@ class VerbatimBot(commands.Bot):
         await report_error(interaction, error)
 
 
+class ShardedVerbatimBot(VerbatimBot, commands.AutoShardedBot):
+    """The same bot running a range of shards (`VERBATIM_SHARD_IDS` of `VERBATIM_SHARD_COUNT`), so
+    that several processes share one large community; they share state through PostgreSQL."""
+
+
 def create_bot(
     settings: BotSettings, embedder: Embedder | None = None, *, sync_only: bool = False, **options: Any
 ) -> VerbatimBot:
     """The bot, ready for ``start(token)``; tests pass a fake embedder and small timeouts, and
-    ``options`` go to discord.py's ``Bot``."""
+    ``options`` go to discord.py's ``Bot``. With shards configured, the sharded bot."""
+    if settings.shard_count is not None:
+        shards = {"shard_count": settings.shard_count, "shard_ids": list(settings.shard_ids) or None}
+        return ShardedVerbatimBot(settings, embedder, sync_only=sync_only, **shards, **options)
     return VerbatimBot(settings, embedder, sync_only=sync_only, **options)

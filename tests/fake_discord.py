@@ -472,6 +472,8 @@ class FakeDiscord:
                         "session_id": SESSION_ID,
                         "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
                         "application": {"id": APP_ID, "flags": 0},
+                        # As Discord does, READY names the shard an IDENTIFY asked for.
+                        **({"shard": frame["d"]["shard"]} if "shard" in frame["d"] else {}),
                     },
                 )
                 await self.dispatch("GUILD_CREATE", self.guild())

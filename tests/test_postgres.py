@@ -227,3 +227,34 @@ async def test_a_statement_added_on_another_machine_reaches_a_running_bot_and_it
         )
         assert "cod fisheries" in posted.body["content"]
     assert any("moratorium on cod" in p.read_text() for p in bot_settings.core.corpus_dir.glob("*.txt")), "fetched"
+
+
+async def test_a_process_runs_its_range_of_shards(settings: Any) -> None:  # noqa: F811
+    import dataclasses
+
+    from tests.fake_discord import APP_ID, CHANNEL_ID
+    from tests.test_bot_e2e import running_bot
+
+    sharded = dataclasses.replace(settings, shard_ids=(0,), shard_count=1)
+    async with running_bot(sharded) as fake:
+        identify = next(r for r in fake.requests if r.method == "WS" and r.body.get("op") == 2)
+        assert identify.body["d"]["shard"] == [0, 1], "the shard this process runs, of how many"
+        await fake.say(f"<@{APP_ID}> Yoshimasa Hayashi briefing")
+        reply = await fake.wait_for(lambda r: r.path == f"/channels/{CHANNEL_ID}/messages", 30)
+        assert reply.body["embeds"], "a sharded process answers as the single one does"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VERBATIM_SHARD_IDS": "0,1"}, "needs VERBATIM_SHARD_COUNT"),
+        ({"VERBATIM_SHARD_IDS": "0-4", "VERBATIM_SHARD_COUNT": "4"}, "numbered 0 to VERBATIM_SHARD_COUNT - 1"),
+        ({"VERBATIM_SHARD_IDS": "one", "VERBATIM_SHARD_COUNT": "2"}, "must list shard numbers"),
+    ],
+)
+def test_shard_settings_are_checked(env: dict[str, str], message: str) -> None:
+    from bot.settings import load_bot_settings
+
+    with pytest.raises(VerbatimError, match=message):
+        load_bot_settings(env)
+    assert load_bot_settings({"VERBATIM_SHARD_IDS": "2-3", "VERBATIM_SHARD_COUNT": "4"}).shard_ids == (2, 3)
