@@ -131,6 +131,11 @@ class PostgresState(Store):
         with self._connect() as db:
             return {str(p): str(h) for p, h in db.execute("SELECT path, sha256 FROM statements")}
 
+    def withdraw(self, path: str) -> None:
+        with self._connect() as db:
+            if db.execute("DELETE FROM statements WHERE path = ?", (path,)).rowcount:
+                db.execute("SELECT pg_notify(?, ?)", (STATEMENTS_CHANNEL, path))
+
     def fetch(self, path: str) -> bytes | None:
         with self._connect() as db:
             row = db.execute("SELECT content FROM statements WHERE path = ?", (path,)).fetchone()

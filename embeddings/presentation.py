@@ -85,6 +85,8 @@ def decline_lines(answer: Answer, corpus: Corpus) -> list[str]:
     """Why nothing is quoted, and where the corpus comes nearest: the same words in every front end."""
     if answer.reason is Decline.NO_MATCHING_DOCUMENTS:
         return ["No document matches those filters."]
+    if answer.reason is Decline.NOTHING_TO_FOLLOW:
+        return ["Nothing to follow up here: ask a whole question first, such as “What did Japan say about sanctions?”"]
     if answer.reason is Decline.NO_MORE:
         return ["No further passage answers this: ask about another speaker, date or topic."]
     lines = [

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,12 +27,13 @@ from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
 from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, parse, read
 from embeddings.answer.search import Answer, Decline, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
-from embeddings.corpus.documents import Corpus, CorpusIssue, Document, corpus_files, date_problem
-from embeddings.engine import ALIASES_FILE, default_embedder, load_checked_corpus, open_engine, rebuild
+from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
+from embeddings.engine import default_embedder, load_checked_corpus, open_engine, rebuild
 from embeddings.errors import UnknownDocumentError, VerbatimError
 from embeddings.index.building import UpdateReport
 from embeddings.index.embedder import Embedder
 from embeddings.ingest.add import Draft, addable_files, prepare, refuse_duplicates, save
+from embeddings.moving import Imported, export_installation, import_installation
 from embeddings.postgres import PostgresState
 from embeddings.quality.conversations import (
     Conversation,
@@ -54,7 +53,8 @@ from embeddings.quality.evaluation import (
 )
 from embeddings.quality.positions import AnalysisReport, judge_with, load_analysis_items
 from embeddings.settings import Settings
-from embeddings.state import STATE_FILE, State, Store
+from embeddings.sharing import Synced, sync
+from embeddings.state import STATE_FILE, State, StateError, Store
 
 log = logging.getLogger(__name__)
 
@@ -96,21 +96,6 @@ class Evaluation:
 
 
 StatementsAdded = Callable[[list[Document]], None]
-EXPORT_FORMAT = "verbatim-installation-1"
-
-
-@dataclass(frozen=True)
-class Imported:
-    """What `verbatim import` did."""
-
-    written: list[str]
-    """Statement files written into the corpus folder."""
-    unchanged: int
-    """Statement files already here, byte for byte."""
-    different: list[str]
-    """Statement files here with other contents: left as they are, for a person to compare."""
-    rows: dict[str, int]
-    """Rows added per table (a row already here is kept)."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +105,8 @@ class Followed:
     reading: FollowUp
     """How it was read (`reading.line` is shown with every follow-up's answer)."""
     answer: Answer
-    turn: Turn
-    """What to remember for the next message of the conversation."""
+    turn: Turn | None
+    """What to remember for the next message of the conversation (None: nothing, it was not a question)."""
 
 
 class Verbatim:
@@ -200,6 +185,8 @@ class Verbatim:
         "what about 2023?", "more") and answered as the question written out in full."""
         engine = self._searcher()
         reading = read(self.check_question(message), previous, engine.names_a_speaker)
+        if reading.kind is Reading.NOTHING_TO_FOLLOW:
+            return Followed(reading, Answer(reading.question, False, reason=Decline.NOTHING_TO_FOLLOW), None)
         if reading.kind is Reading.MORE:
             wanted = min(MAX_SHOWN, reading.skip + k)
             found = engine.search(reading.question, wanted) if reading.skip < MAX_SHOWN else None
@@ -267,7 +254,7 @@ class Verbatim:
     def _converse(self, conversations: Sequence[Conversation]) -> ConversationReport:
         engine = self._searcher()
 
-        def follow(message: str, previous: Turn | None) -> tuple[str, Answer, Turn]:
+        def follow(message: str, previous: Turn | None) -> tuple[str, Answer, Turn | None]:
             done = self.follow(message, previous, k=10)
             return done.reading.question, done.answer, done.turn
 
@@ -336,41 +323,31 @@ class Verbatim:
         path = save(draft, self.settings.corpus_dir)
         self._corpus = None
         if self.settings.database_url:
-            self.state.publish(path.relative_to(self.settings.corpus_dir).as_posix(), path.read_bytes())
+            try:
+                self.state.publish(path.relative_to(self.settings.corpus_dir).as_posix(), path.read_bytes())
+            except StateError as exc:  # saved here; the next rebuild that reaches the store publishes it
+                self._on_notice(f"{exc}; {path.name} is saved here and will be shared at the next rebuild")
         return path
 
     def listen_for_statements(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:
         """Hear statements published by other processes (blocks until `stop`; run it in a thread)."""
         self.state.listen(on_statement, stop)
 
-    def sync_statements(self) -> list[str]:
-        """With a shared store: write into the corpus folder every statement published elsewhere
-        that is missing or different here, and publish the ones only this machine has. The paths
-        written, so a rebuild indexes them."""
+    def sync_statements(self) -> Synced | None:
+        """With a shared store, bring the corpus folder and the shared statements into step (edits
+        and deletions here published, those made elsewhere fetched; `embeddings.sharing`). A store
+        that cannot be reached is said once and this machine's statements are used as they are:
+        answering does not need the members' store."""
         if not self.settings.database_url:  # the embedded store: the folder is the only copy
-            return []
-        root = self.settings.corpus_dir
-        shared = self.state.published()
-        written = []
-        for rel, digest in sorted(shared.items()):
-            target = root / rel
-            if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-                continue
-            content = self.state.fetch(rel)
-            if content is None or not target.resolve().is_relative_to(root.resolve()):
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.sync")
-            partial.write_bytes(content)
-            os.replace(partial, target)  # a reader sees the old file or the new, never half of one
-            written.append(rel)
-        for path in [*corpus_files(root), root / ALIASES_FILE]:
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and rel not in shared:
-                self.state.publish(rel, path.read_bytes())
-        if written:
+            return None
+        try:
+            done = sync(self.settings.corpus_dir, self.settings.index_dir, self.state, self._on_notice)
+        except StateError as exc:
+            self._on_notice(f"{exc}; answering from this machine's statements as they are")
+            return None
+        if done.changed_here:
             self._corpus = None
-        return written
+        return done
 
     def subscribe(self, listener: StatementsAdded) -> None:
         """Told, after each rebuild that added statements, which ones (from the rebuilding thread)."""
@@ -429,40 +406,14 @@ class Verbatim:
         return f"{self.settings.index_dir / STATE_FILE}: up to date (the embedded store upgrades itself)"
 
     def export_installation(self) -> dict[str, Any]:
-        """The statements (every file of the corpus folder Verbatim reads) and the members' state,
-        as one JSON object: `verbatim import` on another machine or engine restores both."""
-        root = self.settings.corpus_dir
-        files = [*corpus_files(root), *([root / ALIASES_FILE] if (root / ALIASES_FILE).is_file() else [])]
-        statements = [
-            {"path": p.relative_to(root).as_posix(), "text": p.read_bytes().decode("utf-8", "surrogateescape")}
-            for p in files
-            if p.is_file()
-        ]
-        return {"format": EXPORT_FORMAT, "statements": statements, "state": self.state.dump()}
+        """The statements and the members' state as one JSON object (`embeddings.moving`)."""
+        return export_installation(self.settings.corpus_dir, self.state)
 
-    def import_installation(self, data: dict[str, Any]) -> Imported:
-        """An export added to this installation: statements missing here written into the corpus
-        folder (one that differs is reported, never overwritten), state rows added to the store."""
-        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise VerbatimError(f"not a Verbatim export (its format is not {EXPORT_FORMAT!r})")
-        root = self.settings.corpus_dir.resolve()
-        written, same, differ = [], 0, []
-        for item in data.get("statements", []):
-            rel = str(item["path"])
-            target = (root / rel).resolve()
-            if Path(rel).is_absolute() or not target.is_relative_to(root) or target == root:
-                raise VerbatimError(f"the export names a file outside the corpus folder: {rel!r}")
-            raw = str(item["text"]).encode("utf-8", "surrogateescape")
-            if target.exists():
-                same += target.read_bytes() == raw
-                differ += [] if target.read_bytes() == raw else [rel]
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(raw)
-            written.append(rel)
-        added = self.state.load(data.get("state", {}))
+    def import_installation(self, data: object) -> Imported:
+        """An export added to this installation, all or nothing (`embeddings.moving`)."""
+        done = import_installation(data, self.settings.corpus_dir, self.state)
         self._corpus = None
-        return Imported(written, same, differ, added)
+        return done
 
     def feedback(self) -> Store:
         """The same, read without write access (for exports and figures)."""

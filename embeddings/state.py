@@ -156,6 +156,9 @@ class Store(ABC):
         """A shared statement file's bytes."""
         return None
 
+    def withdraw(self, path: str) -> None:  # noqa: B027  (nothing is shared by the embedded store)
+        """Remove a statement file from what every process shares (it was deleted on one machine)."""
+
     def listen(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:  # noqa: B027
         """Call `on_statement(path)` whenever another process publishes a statement, until `stop`
         is set (in a thread of its own). The embedded store has no other process to hear."""

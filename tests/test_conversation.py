@@ -73,7 +73,9 @@ def test_that_statement_and_more_point_at_what_was_shown() -> None:
     more = read("show me more", shown, speaker)
     assert more.kind is Reading.MORE and more.skip == 3 and more.question == FIRST
     assert more.line == f"Read as: more passages for “{FIRST}”"
-    assert read("and Russia?", None, speaker).kind is Reading.FRESH, "nothing to follow: read as written"
+    assert read("and Russia?", None, speaker).kind is Reading.NOTHING_TO_FOLLOW, "a follow-up needs a question"
+    assert read("more", None, speaker).kind is Reading.NOTHING_TO_FOLLOW
+    assert read("and what did Russia say about sanctions?", None, speaker).kind is Reading.FRESH
 
 
 def _service(corpus_dir: Path, tmp_path: Path, minutes: int = 60) -> Verbatim:
@@ -130,6 +132,7 @@ def test_chat_follows_up_and_starts_over(run) -> None:  # type: ignore[no-untype
     assert code == 0
     assert out.count("Read as: what did the US say about the ICBM launch in November 2024?") == 1
     assert "A new conversation" in out
+    assert "Nothing to follow up here: ask a whole question first" in out, "after /new there is nothing to follow"
 
 
 def _conversation(turns: list[dict[str, Any]], cid: str = "c1") -> str:

@@ -258,3 +258,75 @@ def test_shard_settings_are_checked(env: dict[str, str], message: str) -> None:
     with pytest.raises(VerbatimError, match=message):
         load_bot_settings(env)
     assert load_bot_settings({"VERBATIM_SHARD_IDS": "2-3", "VERBATIM_SHARD_COUNT": "4"}).shard_ids == (2, 3)
+
+
+def test_edits_and_deletions_on_either_machine_win_over_the_copy_they_changed(tmp_path: Path, pg_url: str) -> None:
+    from embeddings.sharing import sync
+
+    shared = PostgresState(pg_url)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    header = "---\ntitle: T{n}\nspeaker: S\nvenue: V\ndate: 2024-01-0{n}\n---\n"
+    (one / "a.txt").write_text(header.format(n=1) + "First text.\n")
+    (one / "broken.txt").write_text("no header at all\n")
+    first = sync(one, tmp_path / "ix1", shared)
+    assert first.published == ["a.txt"] and first.refused == ["broken.txt"], "a file that does not load stays here"
+    assert sync(two, tmp_path / "ix2", shared).fetched == ["a.txt"]
+    (two / "a.txt").write_text(header.format(n=1) + "Corrected text.\n")  # a hand edit on machine two
+    assert sync(two, tmp_path / "ix2", shared).published == ["a.txt"], "an edit here is published, not undone"
+    assert sync(one, tmp_path / "ix1", shared).fetched == ["a.txt"]
+    assert "Corrected" in (one / "a.txt").read_text()
+    (one / "a.txt").unlink()  # deleted on machine one
+    assert sync(one, tmp_path / "ix1", shared).withdrawn == ["a.txt"]
+    assert sync(two, tmp_path / "ix2", shared).removed == ["a.txt"] and not (two / "a.txt").exists()
+    (one / "b.txt").write_text(header.format(n=2) + "B.\n")
+    sync(one, tmp_path / "ix1", shared)
+    sync(two, tmp_path / "ix2", shared)
+    (one / "b.txt").write_text(header.format(n=2) + "B, edited on one.\n")
+    (two / "b.txt").write_text(header.format(n=2) + "B, edited on two.\n")
+    sync(one, tmp_path / "ix1", shared)
+    both = sync(two, tmp_path / "ix2", shared)
+    assert both.conflicts == ["b.txt"] and "edited on two" in (two / "b.txt").read_text(), "kept, and named"
+
+
+@pytest.mark.parametrize(
+    ("export", "reason"),
+    [
+        ({"statements": "oops", "state": []}, "'statements' must be a list"),
+        ({"statements": [{"path": "x.txt", "text": "no header"}], "state": {}}, "x.txt:1: missing header"),
+        ({"statements": [], "state": {"votes": [{"bogus": 1}]}}, "row 1 of votes"),
+        ({"statements": [], "state": {"nonsense": []}}, "unknown table"),
+    ],
+)
+def test_a_bad_export_imports_nothing_and_says_why(
+    tmp_path: Path, pg_url: str, export: dict[str, object], reason: str
+) -> None:
+    from embeddings.moving import EXPORT_FORMAT, import_installation
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with pytest.raises(VerbatimError, match=reason):
+        import_installation({"format": EXPORT_FORMAT, **export}, corpus, PostgresState(pg_url))
+    assert list(corpus.iterdir()) == [] and PostgresState(pg_url).dump()["votes"] == []
+
+
+def test_questions_are_answered_when_the_shared_store_is_down(
+    tmp_path: Path, corpus_dir: Path, pg: Server, pg_url: str
+) -> None:
+    from embeddings.service import Verbatim
+    from embeddings.settings import Settings
+    from embeddings.types import HashingEmbedder
+
+    notices: list[str] = []
+    service = Verbatim(
+        Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix", database_url=pg_url),
+        HashingEmbedder(),
+        on_notice=notices.append,
+    )
+    pg.stop()
+    try:
+        assert service.ask("ICBM launch Hokkaido").answered, "answering does not need the members' store"
+    finally:
+        pg.start()
+    assert any("cannot be reached" in n and "this machine's statements" in n for n in notices)

@@ -160,7 +160,8 @@ class Asking(commands.Cog):
                     followed, keys = await self.converse(message, cleaned)
                 payload = await self.payload(cleaned, followed.answer, self.bot.service.corpus, followed.reading.line)
                 sent = await message.reply(allowed_mentions=NO_MENTIONS, **payload)  # type: ignore[call-overload]
-                await self.remember(followed.turn, [f"message:{sent.id}", *keys])
+                if followed.turn is not None:  # a follow-up with nothing before it starts nothing
+                    await self.remember(followed.turn, [f"message:{sent.id}", *keys])
         except Exception as exc:
             await report_to_message(message, exc)
 

@@ -84,6 +84,7 @@ class Reading(enum.Enum):
     TOPIC = "another topic"
     REFERENCE = "the statement or speaker just quoted"
     MORE = "the next passages"
+    NOTHING_TO_FOLLOW = "a follow-up with no question before it"
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class FollowUp:
     @property
     def line(self) -> str:
         """One short line saying how a follow-up was read; empty for a question read as written."""
-        if self.kind is Reading.FRESH:
+        if self.kind in (Reading.FRESH, Reading.NOTHING_TO_FOLLOW):
             return ""
         if self.kind is Reading.MORE:
             return f"Read as: more passages for “{self.question}”"
@@ -411,6 +412,10 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker) -> FollowUp:
     """`text` read against the question before it in the same conversation (None: there is none)."""
     fresh = FollowUp(Reading.FRESH, parse(text, is_speaker))
     if previous is None:
+        ellipsis = _ELLIPSIS.match(text)
+        rest = text[ellipsis.end() :] if ellipsis else ""
+        if _MORE.match(text) or (ellipsis and not parse(rest, is_speaker).topic and len(content_words(rest)) <= 3):
+            return FollowUp(Reading.NOTHING_TO_FOLLOW, fresh.turn)  # "more", "and the US?" out of the blue
         return fresh
     if _MORE.match(text):
         return FollowUp(Reading.MORE, replace(previous, documents=(), shown=0), skip=previous.shown)

@@ -152,6 +152,7 @@ class Decline(enum.Enum):
     EMPTY_CORPUS = "the corpus is empty"
     NOTHING_ANSWERS = "nothing in the corpus answers this"
     NO_MORE = "no further passage answers this"
+    NOTHING_TO_FOLLOW = "there is no earlier question here to follow up"
 
 
 @dataclass

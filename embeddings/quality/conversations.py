@@ -122,7 +122,7 @@ def same_reading(read: str, full: str, tokenize: Callable[[str], list[str]], is_
     return set(tokenize(a.speaker)) == set(tokenize(b.speaker)) and years[0] == years[1] and words[0] <= words[1]
 
 
-Follow = Callable[[str, Turn | None], tuple[str, Answer, Turn]]
+Follow = Callable[[str, Turn | None], tuple[str, Answer, Turn | None]]
 """A message and the previous turn -> (the question as read, its answer, the next turn)."""
 
 
