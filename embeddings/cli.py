@@ -382,7 +382,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         raise VerbatimError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     rows = sum(len(v) for v in data["state"].values())
-    print(f"{len(data['statements'])} statement file(s) and {rows} state row(s) written to {args.out}")
+    files = len(data["statements"])
+    print(f"{files} corpus file(s) (statements and alias list) and {rows} state row(s) written to {args.out}")
     return 0
 
 
@@ -393,7 +394,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise VerbatimError(f"cannot read {args.file} as an export ({exc})") from None
     done = service_for(settings).import_installation(data)
     rows = ", ".join(f"{n} {table}" for table, n in done.rows.items() if n) or "no new state rows"
-    print(f"{len(done.written)} statement file(s) written, {done.unchanged} already here; {rows}")
+    print(f"{len(done.written)} corpus file(s) written, {done.unchanged} already here; {rows}")
     for rel in done.different:
         print(f"not overwritten: {rel} differs from the file here", file=sys.stderr)
     if done.written:
@@ -498,6 +499,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     while True:
         try:
             question = input("you> ").strip()
+            if not sys.stdin.isatty():
+                print(question)  # piped in: the transcript shows what was asked
         except EOFError:
             print()
             return 0

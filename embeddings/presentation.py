@@ -281,7 +281,12 @@ def render_timeline(line: Timeline, *, color: bool = False, width: int = 100) ->
     if line.unknown_speaker:
         return no_statement_by(line.unknown_speaker)
     if not line.entries:
-        return NOTHING_ADDRESSES + (f" ({line.checked} statements weighed.)" if line.checked else "")
+        weighed = (
+            f" ({line.checked} statements weighed.)"
+            if line.checked
+            else " (No statement falls within the dates asked.)"
+        )
+        return NOTHING_ADDRESSES + weighed
     out = [timeline_title(line.topic), ""]
     for doc, result in line.entries:
         out += [f"{doc.date.isoformat()}  {doc.speaker} · {doc.venue}", *_passage(result, color, width, "  "), ""]

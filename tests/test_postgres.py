@@ -148,7 +148,7 @@ def test_a_whole_installation_moves_to_postgresql_from_the_command_line(
 
     State.beside(tmp_path / "ix").add_watch("g", "c", "cod", "m")
     code, out, _ = run("export", "--out", str(tmp_path / "all.json"))
-    assert code == 0 and "6 statement file(s) and 1 state row(s)" in out, "five statements and aliases.toml"
+    assert code == 0 and "6 corpus file(s) (statements and alias list) and 1 state row(s)" in out
     url = pg.new_database()
     monkeypatch.setenv("VERBATIM_DATABASE_URL", url)
     elsewhere = tmp_path / "elsewhere"
