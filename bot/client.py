@@ -166,13 +166,17 @@ class VerbatimBot(commands.Bot):
         log.info("engine ready: %d documents", len(self.service.corpus))
         self.dispatch("statements_added")  # statements added from the terminal while it was down
         if self.service.state.shares_statements:  # several processes: hear what the others add
+            listening = threading.Event()
             self._listener = threading.Thread(
                 target=self.service.listen_for_statements,
-                args=(self._statement_published, self._stop_listening),
+                args=(self._statement_published, self._stop_listening, listening),
                 name="verbatim-statements",
                 daemon=True,
             )
             self._listener.start()
+            # Ready means listening: a statement published from now on is heard.
+            if not await asyncio.to_thread(listening.wait, 10.0):
+                log.warning("not yet listening for statements published elsewhere; still trying in the background")
         invite = invite_url(self.application_id) if self.application_id else "(unknown application)"
         log.info("invite link: %s", invite)
         if self.settings.guild_id:

@@ -141,16 +141,24 @@ class PostgresState(Store):
             row = db.execute("SELECT content FROM statements WHERE path = ?", (path,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def listen(self, on_statement: Callable[[str], None], stop: threading.Event, retry: float = 2.0) -> None:
+    def listen(
+        self,
+        on_statement: Callable[[str], None],
+        stop: threading.Event,
+        ready: threading.Event | None = None,
+        retry: float = 2.0,
+    ) -> None:
         """Call `on_statement(path)` for each statement published by any process, until `stop` is
-        set; a lost connection is retried every `retry` seconds (a restarted server is picked up
-        again without restarting the bot). Runs in a thread of its own."""
+        set (`ready` is set once listening); a lost connection is retried every `retry` seconds (a
+        restarted server is picked up again without restarting the bot). Runs in a thread of its own."""
         import psycopg
 
         while not stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as connection:
                     connection.execute(f"LISTEN {STATEMENTS_CHANNEL}")
+                    if ready is not None:
+                        ready.set()  # from here on, no publication is missed
                     while not stop.is_set():
                         for note in connection.notifies(timeout=0.5):
                             on_statement(note.payload)

@@ -329,9 +329,12 @@ class Verbatim:
                 self._on_notice(f"{exc}; {path.name} is saved here and will be shared at the next rebuild")
         return path
 
-    def listen_for_statements(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:
-        """Hear statements published by other processes (blocks until `stop`; run it in a thread)."""
-        self.state.listen(on_statement, stop)
+    def listen_for_statements(
+        self, on_statement: Callable[[str], None], stop: threading.Event, ready: threading.Event | None = None
+    ) -> None:
+        """Hear statements published by other processes (blocks until `stop`; run it in a thread;
+        `ready` is set once nothing published can be missed)."""
+        self.state.listen(on_statement, stop, ready)
 
     def sync_statements(self) -> Synced | None:
         """With a shared store, bring the corpus folder and the shared statements into step (edits

@@ -159,7 +159,9 @@ class Store(ABC):
     def withdraw(self, path: str) -> None:  # noqa: B027  (nothing is shared by the embedded store)
         """Remove a statement file from what every process shares (it was deleted on one machine)."""
 
-    def listen(self, on_statement: Callable[[str], None], stop: threading.Event) -> None:  # noqa: B027
+    def listen(  # noqa: B027
+        self, on_statement: Callable[[str], None], stop: threading.Event, ready: threading.Event | None = None
+    ) -> None:
         """Call `on_statement(path)` whenever another process publishes a statement, until `stop`
         is set (in a thread of its own). The embedded store has no other process to hear."""
 

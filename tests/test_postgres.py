@@ -330,3 +330,45 @@ def test_questions_are_answered_when_the_shared_store_is_down(
     finally:
         pg.start()
     assert any("cannot be reached" in n and "this machine's statements" in n for n in notices)
+
+
+def test_a_rebuild_on_one_machine_makes_the_other_answer_from_the_new_statement(
+    tmp_path: Path, corpus_dir: Path, pg_url: str
+) -> None:
+    """A moderator drops a file into one machine's corpus folder and runs /reindex there: the other
+    machine hears of it, fetches it, rebuilds and answers from it."""
+    import shutil
+
+    from embeddings.service import Verbatim
+    from embeddings.settings import Settings
+    from embeddings.types import HashingEmbedder
+
+    def machine(name: str) -> Verbatim:
+        folder = tmp_path / name
+        shutil.copytree(corpus_dir, folder)
+        chosen = Settings(corpus_dir=folder, index_dir=tmp_path / f"{name}-ix", database_url=pg_url)
+        return Verbatim(chosen, HashingEmbedder()).open()
+
+    one, two = machine("one"), machine("two")
+    rebuilt, ready, stop = threading.Event(), threading.Event(), threading.Event()
+    listening = threading.Thread(
+        target=two.listen_for_statements,
+        args=(lambda _path: (two.reindex(), rebuilt.set()), stop, ready),
+        daemon=True,
+    )
+    listening.start()
+    try:
+        assert ready.wait(30), "listening"
+        question = "moratorium on cod fisheries"
+        assert not any("cod" in r.quote for r in two.ask(question).results)
+        (tmp_path / "one" / "cod.txt").write_text(
+            "---\ntitle: Freedonia on cod\nspeaker: Delegation of Freedonia\nvenue: OSCE Permanent Council\n"
+            "date: 2025-02-03\n---\nFreedonia calls for a moratorium on cod fisheries in the northern waters.\n"
+        )
+        one.reindex()  # /reindex on machine one
+        rebuilt.wait(60)
+        assert rebuilt.is_set(), "the other machine heard of the new statement"
+        assert any("moratorium on cod" in r.quote for r in two.ask(question).results)
+    finally:
+        stop.set()
+        listening.join(10)
