@@ -150,6 +150,9 @@ class FakeDiscord:
     _source_message: dict[str, str] = field(default_factory=dict)
     """Interaction id to the id of the message its button was on: an update (type 7) edits that
     message in place, keeping its id, as Discord does."""
+    _shards: dict[int, web.WebSocketResponse] = field(default_factory=dict)
+    """Shard number to its gateway connection, for bots that identify with a shard."""
+    shard_count: int | None = None
     threads: dict[str, str] = field(default_factory=dict)
     """Threads the bot opened: id (that of the message it started from) to name."""
 
@@ -463,20 +466,27 @@ class FakeDiscord:
                 await ws.send_json({"op": 11})
             elif frame["op"] == 2:
                 self.intents = frame["d"]["intents"]
+                shard = frame["d"].get("shard")
+                if shard is not None:  # one connection per shard, as Discord routes a guild's events
+                    self._shards[int(shard[0])] = ws
+                    self.shard_count = int(shard[1])
+                mine = shard is None or self.guild_shard() == int(shard[0])
                 await self.dispatch(
                     "READY",
                     {
                         "v": 10,
                         "user": user(BOT_ID, "Verbatim", bot=True),
-                        "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                        "guilds": [{"id": GUILD_ID, "unavailable": True}] if mine else [],
                         "session_id": SESSION_ID,
                         "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
                         "application": {"id": APP_ID, "flags": 0},
                         # As Discord does, READY names the shard an IDENTIFY asked for.
                         **({"shard": frame["d"]["shard"]} if "shard" in frame["d"] else {}),
                     },
+                    to=ws,
                 )
-                await self.dispatch("GUILD_CREATE", self.guild())
+                if mine:
+                    await self.dispatch("GUILD_CREATE", self.guild(), to=ws)
             elif frame["op"] == 6:
                 if frame["d"]["session_id"] != SESSION_ID:
                     await ws.send_json({"op": 9, "d": False})
@@ -529,13 +539,19 @@ class FakeDiscord:
             "features": [],
         }
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event now, or keep it for the resume when the gateway is down."""
+    def guild_shard(self) -> int:
+        """The shard Discord sends the guild's events to: (guild id >> 22) % shard count."""
+        return (int(GUILD_ID) >> 22) % (self.shard_count or 1)
+
+    async def dispatch(self, event: str, data: dict[str, Any], to: web.WebSocketResponse | None = None) -> None:
+        """Send an event now (to the connection `to`, else the guild's shard, else the one
+        connection), or keep it for the resume when the gateway is down."""
         self._seq += 1
         frame = {"op": 0, "t": event, "s": self._seq, "d": data}
         self._events.append(frame)
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.send_json(frame)
+        ws = to or (self._shards.get(self.guild_shard()) if self._shards else None) or self._ws
+        if ws is not None and not ws.closed:
+            await ws.send_json(frame)
 
     def member(self, uid: str, name: str, admin: bool = False) -> dict[str, Any]:
         return {

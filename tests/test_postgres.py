@@ -372,3 +372,79 @@ def test_a_rebuild_on_one_machine_makes_the_other_answer_from_the_new_statement(
     finally:
         stop.set()
         listening.join(10)
+
+
+async def test_two_bot_processes_running_at_once_on_two_shards_announce_once_and_take_over(
+    settings: Any,  # noqa: F811
+    tmp_path: Path,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two bot processes, shards 0 and 1 of 2, one database, connected to Discord at the same time:
+    a watch added through the shard that has the server fires once, from whichever process claims
+    the new statement first, after a third process (the CLI on a laptop) adds it; with that process
+    gone, the other one announces the next statement."""
+    import dataclasses
+    import shutil
+
+    from bot.client import create_bot
+    from embeddings.cli import main
+    from embeddings.index.embedder import HashingEmbedder
+    from tests.fake_discord import CHANNEL_ID
+    from tests.test_bot_e2e import TOKEN, local_discord, option
+
+    def process(shard: int) -> Any:
+        corpus = tmp_path / f"corpus{shard}"
+        shutil.copytree(settings.core.corpus_dir, corpus)
+        core = dataclasses.replace(
+            settings.core, corpus_dir=corpus, index_dir=tmp_path / f"ix{shard}", database_url=pg_url
+        )
+        chosen = dataclasses.replace(settings, core=core, shard_ids=(shard,), shard_count=2)
+        return create_bot(chosen, HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
+
+    def announcements(fake: Any) -> list[Any]:
+        return [
+            r
+            for r in fake.requests
+            if r.path == f"/channels/{CHANNEL_ID}/messages"
+            and "New on a watched topic" in (r.body or {}).get("content", "")
+        ]
+
+    async def add_from_laptop(n: int) -> None:
+        (tmp_path / f"cod{n}.txt").write_text(f"Freedonia calls for a moratorium on cod fisheries, round {n}.\n")
+        fields = ["--title", f"Freedonia on cod {n}", "--speaker", "Freedonia", "--venue", "OSCE"]
+        fields += ["--date", f"2025-02-0{n}", "--yes", "--no-index"]
+        argv = ["--corpus", str(tmp_path / "laptop"), "--index", str(tmp_path / "laptop-ix"), "add"]
+        assert await asyncio.to_thread(main, [*argv, str(tmp_path / f"cod{n}.txt"), *fields]) == 0
+
+    (tmp_path / "laptop").mkdir()
+    monkeypatch.setenv("VERBATIM_DATABASE_URL", pg_url)
+    async with local_discord() as fake:
+        bots = [process(0), process(1)]
+        tasks = [asyncio.create_task(bot.start(TOKEN)) for bot in bots]
+        try:
+            for bot in bots:
+                await asyncio.wait_for(bot.wait_until_ready(), 30)
+            owner = bots[fake.guild_shard()]
+            assert owner.get_guild(int(settings.guild_id)) is not None
+            assert bots[1 - fake.guild_shard()].get_guild(int(settings.guild_id)) is None, "the other shard's"
+            iid = await fake.slash(
+                "watch",
+                [{"name": "add", "type": 1, "options": [option("topic", "cod fisheries")]}],
+                uid="1",
+                admin=True,
+            )
+            assert "Watching" in (await fake.answer_to(iid, 30)).body["data"]["content"]
+            await add_from_laptop(1)
+            await fake.wait_for(lambda r: len(announcements(fake)) >= 1, 60)
+            await owner.close()  # the process that has the server goes away
+            await add_from_laptop(2)
+            await fake.wait_for(lambda r: any("round 2" in str(a.body) for a in announcements(fake)), 60)
+            # The remaining process announced round 2, so it had long finished with round 1.
+            rounds = [str(a.body) for a in announcements(fake)]
+            assert sum("round 1" in a for a in rounds) == 1, "each new statement is announced by one process only"
+            assert sum("round 2" in a for a in rounds) == 1
+        finally:
+            for bot in bots:
+                await bot.close()
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
