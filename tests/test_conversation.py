@@ -158,3 +158,25 @@ def test_eval_scores_follow_ups_as_typed_and_as_written_out(run, tmp_path: Path)
     alone.write_text(_conversation([{"question": "q", "docs": [], "evidence": []}]) + "\n")
     with pytest.raises(VerbatimError, match=r"alone\.jsonl:1: not a conversation .*at least two turns"):
         load_conversations(alone)
+
+
+def test_a_follow_up_can_move_the_question_to_another_venue() -> None:
+    venues = {"osce", "security council", "general assembly"}
+
+    def venue(name: str) -> bool:
+        return name.casefold() in venues
+
+    first = parse("What did Japan say about North Korean troops at the OSCE in November 2024?", speaker, venue)
+    assert (first.speaker, first.venue, first.topic, first.dates) == (
+        "Japan",
+        "OSCE",
+        "North Korean troops",
+        "November 2024",
+    )
+    moved = read("and at the Security Council?", first, speaker, venue)
+    assert moved.kind is Reading.VENUE and moved.question == (
+        "What did Japan say about North Korean troops at the Security Council in November 2024?"
+    )
+    added = read("and at the OSCE?", parse(FIRST, speaker, venue), speaker, venue)
+    assert added.question == "What did Japan say about the ICBM launch at the OSCE in November 2024?"
+    assert Turn.from_json(moved.turn.to_json()) == moved.turn, "the venue is kept with the conversation"

@@ -52,6 +52,8 @@ class Turn:
     """Statements the answer quoted, best first: what "that statement" points at."""
     shown: int = 0
     """Passages shown for this question so far: "more" shows the ones after them."""
+    venue: str = ""
+    """The words of `question` that name its venue ("OSCE" in "at the OSCE"), if any."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class Turn:
             "topic": self.topic,
             "documents": list(self.documents),
             "shown": self.shown,
+            "venue": self.venue,
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class Turn:
             str(data.get("topic", "")),
             tuple(str(d) for d in data.get("documents", [])),
             int(data.get("shown", 0)),
+            str(data.get("venue", "")),
         )
 
 
@@ -81,6 +85,7 @@ class Reading(enum.Enum):
     FRESH = "a new question"
     SPEAKER = "another speaker"
     DATES = "other dates"
+    VENUE = "another venue"
     TOPIC = "another topic"
     REFERENCE = "the statement or speaker just quoted"
     MORE = "the next passages"
@@ -114,7 +119,19 @@ class FollowUp:
 
 
 IsSpeaker = Callable[[str], bool]
-"""Whether a name is the speaker or organisation of some statement in the corpus."""
+"""Whether a name is the speaker or organisation of some statement in the corpus (or, passed as
+`is_venue`, the venue of one)."""
+
+
+def _never(_name: str) -> bool:
+    return False
+
+
+_VENUE = re.compile(
+    r"\b(?:at|before|to)\s+(?:the\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*)"
+)
+"""A venue as questions name one: "at the OSCE", "before the Security Council", "to the General
+Assembly"; a candidate only, kept when some statement's venue has its words."""
 
 _MORE = re.compile(
     r"^\W*(?:(?:please\s+)?(?:show|give)\s+(?:me\s+)?(?:some\s+)?|any\s+)?(?:more|next|the next ones?|others?|"
@@ -307,7 +324,9 @@ def content_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[\w'’-]+", text.casefold()) if w not in _SCAFFOLD and not w.isdigit()]
 
 
-def _speaker_in(text: str, is_speaker: IsSpeaker, before: int) -> tuple[int, int] | None:
+def _speaker_in(
+    text: str, is_speaker: IsSpeaker, before: int, venue: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
     """Where `text` names a speaker before position `before` (names after the topic begins are the
     topic: "What did Japan say about Russia?"), as a character span."""
     # "Chile's position on ...", "Sri Lanka on the debt crisis": a name may open a question
@@ -319,6 +338,8 @@ def _speaker_in(text: str, is_speaker: IsSpeaker, before: int) -> tuple[int, int
         for m in re.finditer(re.escape(phrase), text):
             if m.start() >= before:
                 break
+            if venue is not None and venue[0] <= m.start() < venue[1]:
+                continue  # "at the OSCE": a place, though a delegation "to the OSCE" speaks there
             name = _POSSESSIVE.sub("", phrase)
             after = re.match(r"\s+([a-z][\w-]*)", text[m.end() :])
             if after and after.group(1) not in _AFTER_SPEAKER:
@@ -330,22 +351,33 @@ def _speaker_in(text: str, is_speaker: IsSpeaker, before: int) -> tuple[int, int
     return None
 
 
-def parse(question: str, is_speaker: IsSpeaker) -> Turn:
+def _venue_in(text: str, is_venue: IsSpeaker) -> tuple[int, int] | None:
+    for m in _VENUE.finditer(text):
+        if is_venue(m.group("name")):
+            return m.span("name")
+    return None
+
+
+def parse(question: str, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) -> Turn:
     """A question's parts, as words of the question: who, when, and about what. A date after "the"
     ("about the 31 May joint statement") names the topic's thing; the others are the question's
     ("in 2022 at the General Assembly", "in its 2023 speech")."""
     mark = _TOPIC_MARK.search(question)
     topic_start = mark.end() if mark else len(question)
     dates = [(s, e) for s, e in date_spans(question) if not _THE_DATE.fullmatch(question[topic_start:s])]
-    speaker = _speaker_in(question, is_speaker, topic_start)
+    venue = _venue_in(question, is_venue)
+    speaker = _speaker_in(question, is_speaker, topic_start, venue)
     topic = ""
     if mark:
-        end = next((s for s, _ in dates if s >= topic_start), len(question))
+        ends = [s for s, _ in dates if s >= topic_start] + ([venue[0]] if venue and venue[0] >= topic_start else [])
+        end = min(ends, default=len(question))
         topic = re.sub(
             r"(?:\s+(?:in|at|during|from|since|of|on|the))*[\s?.!,;:]*$", "", question[topic_start:end]
         ).strip()
     date_text = question[dates[0][0] : dates[-1][1]] if dates else ""
-    return Turn(question, question[slice(*speaker)] if speaker else "", date_text, topic)
+    topic = re.sub(r"\s+(?:at|before|to)(?:\s+the)?$", "", topic)
+    venue_text = question[slice(*venue)] if venue else ""
+    return Turn(question, question[slice(*speaker)] if speaker else "", date_text, topic, venue=venue_text)
 
 
 def _shift_year(dates: str, text: str) -> str:
@@ -373,9 +405,19 @@ def _remainder_name(rest: str, is_speaker: IsSpeaker) -> str:
     return name if is_speaker(name) else ""
 
 
-def _written_out(previous: Turn, speaker: str, dates: str, topic: str) -> str:
+def _written_out(previous: Turn, speaker: str, dates: str, topic: str, venue: str = "") -> str:
     """The previous question with its changed parts replaced, as a member would have written it."""
     question = previous.question
+    if venue and venue != previous.venue:
+        if previous.venue and previous.venue in question:
+            question = question.replace(previous.venue, venue, 1)
+        else:
+            where = (
+                re.search(r"\s+(?:in|on|during)\s+" + re.escape(previous.dates), question) if previous.dates else None
+            )
+            at = where.start() if where else len(re.sub(r"[\s?.!]*$", "", question))
+            question = f"{question[:at]} at the {venue}{question[at:]}"
+        previous = replace(previous, question=question)
     if topic and topic != previous.topic:
         if not previous.topic or previous.topic not in question:
             return _template(speaker, dates, topic)
@@ -408,9 +450,9 @@ def _template(speaker: str, dates: str, topic: str) -> str:
     return f"What was said about {topic or 'it'}{when}?"
 
 
-def read(text: str, previous: Turn | None, is_speaker: IsSpeaker) -> FollowUp:
+def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) -> FollowUp:
     """`text` read against the question before it in the same conversation (None: there is none)."""
-    fresh = FollowUp(Reading.FRESH, parse(text, is_speaker))
+    fresh = FollowUp(Reading.FRESH, parse(text, is_speaker, is_venue))
     if previous is None:
         ellipsis = _ELLIPSIS.match(text)
         rest = text[ellipsis.end() :] if ellipsis else ""
@@ -422,14 +464,16 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker) -> FollowUp:
     ellipsis = _ELLIPSIS.match(text)
     person, statement = _PERSON.search(text), _STATEMENT.search(text)
     rest = text[ellipsis.end() :] if ellipsis else text
-    own = parse(rest, is_speaker)
+    own = parse(rest, is_speaker, is_venue)
     shifted = _shift_year(previous.dates, rest)
     dates = shifted or own.dates
+    venue = own.venue
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis
-    speaker = "" if referring else own.speaker or ("" if own.topic or dates else _remainder_name(rest, is_speaker))
+    named = "" if own.topic or dates or venue else _remainder_name(rest, is_speaker)
+    speaker = "" if referring else own.speaker or named
     topic = own.topic
-    if not topic and not speaker and not dates:
+    if not topic and not speaker and not dates and not venue:
         leftover = content_words(rest)
         topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""
         if referring and topic:
@@ -440,23 +484,26 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker) -> FollowUp:
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
     if not pointing and (topic or len(content_words(text)) >= 2):
         return fresh  # a question of its own
-    if not (speaker or dates or topic or person or statement):
+    if not (speaker or dates or topic or person or statement or venue):
         return fresh
     kind = (
         Reading.SPEAKER
         if speaker
         else Reading.DATES
         if dates
+        else Reading.VENUE
+        if venue
         else Reading.REFERENCE
         if (person or statement) and not ellipsis
         else Reading.TOPIC
     )
     keep_speaker = speaker or previous.speaker
     turn = Turn(
-        _written_out(previous, keep_speaker, dates or previous.dates, topic or previous.topic),
+        _written_out(previous, keep_speaker, dates or previous.dates, topic or previous.topic, venue),
         keep_speaker,
         dates or previous.dates,
         topic or previous.topic,
+        venue=venue or previous.venue,
     )
     limited = frozenset(previous.documents[:1]) if statement and not speaker and not dates else frozenset()
     return FollowUp(kind, turn, limited)

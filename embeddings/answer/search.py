@@ -332,6 +332,7 @@ class SearchEngine:
         if self.keywords.sentences is None or len(self.keywords.sentences) != len(index.sentences):
             raise VerbatimError("the keyword index has no sentence tokens for this build: run `verbatim index`")
         self._speaker_tokens: dict[str, frozenset[str]] = {}
+        self._venue_tokens: set[frozenset[str]] | None = None
         self.headers = MetadataIndex(corpus.documents.values(), tokenizer)
         # The index numbers documents in its manifest's order; the header index in the corpus's.
         self._header_position = np.asarray(
@@ -746,6 +747,18 @@ class SearchEngine:
         topic). The name is read once, whatever the size of the corpus."""
         wanted = self._speaker_name_tokens(name)
         return bool(wanted) and any(wanted <= self._header_tokens(d) for d in self.corpus.documents.values())
+
+    def names_a_venue(self, name: str) -> bool:
+        """Whether some statement's venue holds every keyword of `name` ("the OSCE", "the Security
+        Council"): how a follow-up tells "and at the OSCE?" from a speaker or a topic."""
+        wanted = self._speaker_name_tokens(name)
+        if not wanted:
+            return False
+        if self._venue_tokens is None:
+            self._venue_tokens = {
+                frozenset(self.tokenizer(v)) for v in {d.venue for d in self.corpus.documents.values()}
+            }
+        return any(wanted <= venue for venue in self._venue_tokens)
 
     def speaker_matches(self, doc: Document, name: str) -> bool:
         """Whether a statement's speaker or organisation names `name`, word for word through the
