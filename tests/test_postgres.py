@@ -448,3 +448,46 @@ async def test_two_bot_processes_running_at_once_on_two_shards_announce_once_and
             for bot in bots:
                 await bot.close()
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+
+
+def test_votes_while_the_database_restarts_are_kept_or_refused_never_lost(pg: Server, pg_url: str) -> None:
+    """Members keep voting while the server restarts: each vote is either kept or refused with a
+    clear error (the member can vote again); none is reported kept and then missing."""
+    store = PostgresState(pg_url)
+    answer_id = store.record_answer(Answer("q", False))
+    kept: list[str] = []
+    refused: list[str] = []
+    voting = threading.Event()
+    lock = threading.Lock()
+    recovered: set[int] = set()
+
+    def member(n: int) -> None:
+        """Vote until a vote was refused (the server is down) and a later one kept (it is back)."""
+        saw_refusal = False
+        for k in range(5000):
+            who = f"m{n}-{k}"
+            try:
+                store.vote(answer_id, who, "answers")
+                with lock:
+                    kept.append(who)
+                if saw_refusal:
+                    recovered.add(n)
+                    return
+            except StateError as exc:
+                assert "cannot be reached" in str(exc) or "database" in str(exc)
+                saw_refusal = True
+                with lock:
+                    refused.append(who)
+            voting.set()
+
+    threads = [threading.Thread(target=member, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    assert voting.wait(30)
+    pg.restart()
+    for t in threads:
+        t.join(timeout=120)
+    recorded = {row["id"].split("-", 2)[2] for row in store.export()}
+    assert set(kept) <= recorded, "every vote reported kept is in the database"
+    assert refused and recovered == {0, 1, 2, 3}, "every member saw a vote refused and then one kept"
+    assert store.vote(answer_id, "after", "answers"), "and voting works again without a restart of anything"
