@@ -160,6 +160,19 @@ def propagation(url: str, seeds: Path, work: Path, rounds: int = 3) -> tuple[lis
     return same, other
 
 
+def fetch_or_build(url: str, seeds: Path, work: Path) -> tuple[float, float]:
+    """Seconds for a machine joining with the same statements: fetching the shared build (made by
+    the machines above) against building it here with the embedded store."""
+    joining = Verbatim(Settings(corpus_dir=work / "joining", index_dir=work / "joining-ix", database_url=url))
+    start = time.perf_counter()
+    joining.reindex()
+    fetched = time.perf_counter() - start
+    alone = Verbatim(Settings(corpus_dir=work / "joining", index_dir=work / "alone-ix"))
+    start = time.perf_counter()
+    alone.reindex()
+    return fetched, time.perf_counter() - start
+
+
 def main() -> int:
     seeds = ROOT / "corpus"
     work = Path(tempfile.mkdtemp(prefix="verbatim-store-bench-"))
@@ -187,6 +200,8 @@ def main() -> int:
                 runs = ", ".join(f"{x:.2f}" for x in seconds)
                 print(f"  listener in {where}: {statistics.median(seconds):.2f}  ({runs})")
             print("  embedded store: no other process to reach (one folder, one process)")
+            fetched, built = fetch_or_build(shared, seeds, work)
+            print(f"\na machine joining: the shared build fetched in {fetched:.2f} s, built here in {built:.2f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from embeddings.state import StateError, Store
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x76657262  # "verb": the advisory lock every writing transaction takes
 STATEMENTS_CHANNEL = "verbatim_statements"
+BUILD_LOCK = 0x62756C64  # "buld": held by the one process building, on any machine
+PART_BYTES = 8 << 20
+"""A build's files go into the database in parts of this size (a part is one row)."""
 """LISTEN/NOTIFY channel on which a published statement's path is announced to every process."""
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -66,6 +71,22 @@ MIGRATIONS: tuple[str, ...] = (
         content BYTEA NOT NULL,
         sha256 TEXT NOT NULL,
         published_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE blobs (
+        sha256 TEXT NOT NULL, part INTEGER NOT NULL, content BYTEA NOT NULL, PRIMARY KEY (sha256, part)
+    );
+    CREATE TABLE builds (
+        name TEXT PRIMARY KEY,
+        manifest BYTEA NOT NULL,
+        manifest_sha TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        published_by TEXT NOT NULL
+    );
+    CREATE TABLE current_build (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), name TEXT NOT NULL);
+    CREATE TABLE build_holder (
+        only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), holder TEXT NOT NULL, since TEXT NOT NULL
     )
     """,
 )
@@ -130,6 +151,89 @@ class PostgresState(Store):
     def published(self) -> dict[str, str]:
         with self._connect() as db:
             return {str(p): str(h) for p, h in db.execute("SELECT path, sha256 FROM statements")}
+
+    # -- index builds, shared ------------------------------------------------------------------
+
+    @contextmanager
+    def build_lock(self, holder: str, notice: Callable[[str], None]) -> Iterator[None]:
+        """One build at a time across every machine: a second waits, naming the first. The lock is
+        the server's (a session advisory lock), so a builder that dies releases it."""
+        import psycopg
+
+        try:
+            connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StateError(f"the database {redacted(self.url)} cannot be reached ({_first_line(exc)})") from None
+        try:
+            got = connection.execute("SELECT pg_try_advisory_lock(%s)", (BUILD_LOCK,)).fetchone()
+            if not got or not got[0]:
+                row = connection.execute("SELECT holder, since FROM build_holder").fetchone()
+                who = f"{row[0]} (since {row[1]})" if row else "another process"
+                notice(f"waiting for the build by {who} to finish")
+                connection.execute("SELECT pg_advisory_lock(%s)", (BUILD_LOCK,))
+            connection.execute(
+                "INSERT INTO build_holder VALUES (TRUE, %s, %s) ON CONFLICT (only_row) DO UPDATE SET "
+                "holder = excluded.holder, since = excluded.since",
+                (holder, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+            yield
+        finally:
+            try:
+                connection.execute("DELETE FROM build_holder")
+                connection.execute("SELECT pg_advisory_unlock(%s)", (BUILD_LOCK,))
+            finally:
+                connection.close()
+
+    def publish_build(self, folder: Path, digest: str, holder: str) -> None:
+        """A sealed build folder made the shared current build: its files stored once each by
+        checksum (unchanged ones, such as the question model's export, are not sent again), then the
+        manifest, then the pointer, and every process told."""
+        manifest = (folder / "manifest.json").read_bytes()
+        files: dict[str, str] = json.loads(manifest)["files"]
+        for rel, sha in files.items():
+            self._store_blob(sha, folder / rel)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO builds VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (folder.name, manifest, digest, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), holder),
+            )
+            db.execute(
+                "INSERT INTO current_build VALUES (TRUE, ?) ON CONFLICT (only_row) DO UPDATE SET name = excluded.name",
+                (folder.name,),
+            )
+            db.execute("SELECT pg_notify(?, ?)", (STATEMENTS_CHANNEL, f"build:{folder.name}"))
+
+    def _store_blob(self, sha: str, path: Path) -> None:
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM blobs WHERE sha256 = ? AND part = 0", (sha,)).fetchone():
+                return
+            with path.open("rb") as fh:
+                part = 0
+                while True:
+                    data = fh.read(PART_BYTES)
+                    if not data and part:
+                        break
+                    db.execute("INSERT INTO blobs VALUES (?, ?, ?)", (sha, part, data))
+                    part += 1
+                    if len(data) < PART_BYTES:
+                        break
+
+    def current_build(self) -> tuple[str, bytes, str] | None:
+        """The shared current build: its name, manifest and the manifest's checksum."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT b.name, b.manifest, b.manifest_sha FROM current_build c JOIN builds b USING (name)"
+            ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]), str(row[2]))
+
+    def fetch_blob(self, sha: str, target: Path) -> None:
+        """A stored file written to `target`, part by part (a missing one is an error)."""
+        with self._connect() as db, target.open("wb") as out:
+            parts = db.execute("SELECT content FROM blobs WHERE sha256 = ? ORDER BY part", (sha,)).fetchall()
+            if not parts:
+                raise StateError(f"the shared build lacks the file with checksum {sha[:12]}")
+            for (content,) in parts:
+                out.write(bytes(content))
 
     def withdraw(self, path: str) -> None:
         with self._connect() as db:

@@ -14,9 +14,12 @@ previous build until the new one is ready.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,11 +56,13 @@ from embeddings.quality.evaluation import (
 )
 from embeddings.quality.positions import AnalysisReport, judge_with, load_analysis_items
 from embeddings.settings import Settings
-from embeddings.sharing import Synced, sync
+from embeddings.sharing import Synced, adopt_build, publish_build, sync
 from embeddings.state import STATE_FILE, State, StateError, Store
 
 log = logging.getLogger(__name__)
 
+HOLDER = f"{socket.gethostname()} (pid {os.getpid()})"
+"""How this process is named to another that waits for its build."""
 WARM_UP_QUESTION = "What did the statement say about the missile launch?"
 """Any question: it loads the question encoder and touches the index before the first member asks."""
 
@@ -364,8 +369,10 @@ class Verbatim:
     def reindex(self, *, verify: bool = False) -> Reindexed:
         """Bring the index in line with the corpus folder and answer from the new build: questions
         asked meanwhile are answered from the previous one. One rebuild at a time."""
-        with self._building:
+        with self._building, self._shared_build():
             self.sync_statements()
+            if self.settings.database_url:
+                self._adopt_shared_build()
             embedder = self.embedder
             if self._rebuild_threads is not None:
                 if self._rebuild_embedder is None:
@@ -383,11 +390,38 @@ class Verbatim:
             self._engine = self._open()  # one assignment: a question sees the old engine or the new
             self._corpus = None
             added = [d for d in self._engine.corpus.documents.values() if before is not None and d.doc_id not in before]
+            if self.settings.database_url:
+                self._guarded(lambda: publish_build(self.settings.index_dir, self.state, HOLDER))
         done = Reindexed(report, list(corpus.issues), added)
         if added:
             for listener in list(self._subscribers):
                 listener(added)
         return done
+
+    def _shared_build(self) -> contextlib.ExitStack[bool | None]:
+        """With a shared store, one build at a time on every machine (a second waits, naming the
+        first); the build goes on alone, said once, when the store cannot be reached."""
+        stack = contextlib.ExitStack()
+        if not self.settings.database_url:
+            return stack
+        try:
+            stack.enter_context(self.state.build_lock(HOLDER, self._on_notice))
+        except StateError as exc:
+            self._on_notice(f"{exc}; building here without the shared lock")
+        return stack
+
+    def _adopt_shared_build(self) -> None:
+        """The shared build, when another machine made it from exactly these statements, fetched
+        and verified instead of built again here."""
+        corpus = load_checked_corpus(self.settings.corpus_dir)
+        documents = {d.doc_id: d.content_hash for d in corpus.documents.values()}
+        self._guarded(lambda: adopt_build(self.settings.index_dir, self.state, documents, self._on_notice))
+
+    def _guarded(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except StateError as exc:
+            self._on_notice(f"{exc}; this machine's build is kept and not shared")
 
     # -- what members leave behind ---------------------------------------------------------
 

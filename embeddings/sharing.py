@@ -7,6 +7,12 @@ folder). A file changed or added here is published; one deleted here is withdraw
 withdrawn elsewhere is fetched or removed here; one changed on both sides since they last agreed is
 left as it is here and named, for a person to settle. A file that would not load as a statement is
 never published.
+
+Index builds are shared the same way: the machine that builds (one at a time, under the store's
+build lock) publishes its sealed build; another whose statements are exactly those the build was
+made from fetches it instead of embedding everything again, checks every file against the
+manifest and the manifest against its checksum, and opens it verified before answering from it. A
+damaged or unreadable shared build is refused, said, and built here instead.
 """
 
 from __future__ import annotations
@@ -14,13 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from embeddings.corpus.documents import CorpusIssue, corpus_files, parse_document
 from embeddings.engine import ALIASES_FILE
-from embeddings.state import Store
+from embeddings.errors import IndexStateError
+from embeddings.index.building import remove_old_builds, write_pointer
+from embeddings.index.layout import BUILD_NAME, CURRENT, MANIFEST, Manifest, file_sha256
+from embeddings.index.loading import load_index
+from embeddings.state import StateError, Store
 
 BASE_FILE = "shared-statements.json"
 
@@ -127,3 +138,81 @@ def sync(root: Path, index_dir: Path, store: Store, notice: Callable[[str], None
         for line in done.lines():
             notice(line)
     return done
+
+
+# -- index builds -------------------------------------------------------------------------------
+
+
+def _live(index_dir: Path) -> tuple[str, str] | None:
+    pointer = index_dir / CURRENT
+    try:
+        name, digest = pointer.read_text(encoding="utf-8").split()[:2]
+    except (OSError, ValueError):
+        return None
+    return name, digest
+
+
+def adopt_build(index_dir: Path, store: Store, documents: dict[str, str], notice: Callable[[str], None]) -> bool:
+    """Make the shared current build this machine's, when it was built from exactly these statements:
+    its files fetched (or linked from this machine's build where the checksum is the same), each
+    checked against the manifest, the manifest against its checksum, and the whole build opened
+    and verified before CURRENT names it. A damaged one is refused and this machine's build kept."""
+    shared = store.current_build()
+    if shared is None:
+        return False
+    name, manifest_raw, digest = shared
+    live = _live(index_dir)
+    if live is not None and live[0] == name:
+        return True
+    if not BUILD_NAME.fullmatch(name) or _digest(manifest_raw) != digest:
+        notice(f"the shared build {name!r} is damaged (its manifest does not match its checksum); building here")
+        return False
+    try:
+        manifest = Manifest.from_json(json.loads(manifest_raw))
+    except (ValueError, KeyError, TypeError, IndexStateError):
+        notice(f"the shared build {name!r} has a manifest this Verbatim cannot read; building here")
+        return False
+    if manifest.documents != documents:
+        return False  # built from other statements: this machine builds its own
+    mine: dict[str, Path] = {}
+    if live is not None and (index_dir / live[0] / MANIFEST).is_file():
+        for rel, sha in json.loads((index_dir / live[0] / MANIFEST).read_bytes()).get("files", {}).items():
+            mine[sha] = index_dir / live[0] / rel
+    partial = index_dir / f".{name}.fetch"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        for rel, sha in manifest.files.items():
+            target = partial / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if sha in mine:
+                shutil.copyfile(mine[sha], target)
+            else:
+                store.fetch_blob(sha, target)
+            if file_sha256(target) != sha:
+                raise IndexStateError(f"index file {rel} of the shared build does not match its checksum")
+        (partial / MANIFEST).write_bytes(manifest_raw)
+        os.replace(partial, index_dir / name)
+        write_pointer(index_dir, name, digest)
+        try:
+            load_index(index_dir, verify=True, full=True)
+        except IndexStateError:
+            if live is not None:
+                write_pointer(index_dir, *live)
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+            raise
+    except (IndexStateError, StateError) as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        notice(f"the shared build {name} was refused ({exc}); building here instead")
+        return False
+    remove_old_builds(index_dir, keep=name)
+    notice(f"answering from the shared build {name}, fetched instead of built here")
+    return True
+
+
+def publish_build(index_dir: Path, store: Store, holder: str) -> None:
+    """This machine's live build made the shared one, unless it already is."""
+    live = _live(index_dir)
+    shared = store.current_build()
+    if live is None or (shared is not None and shared[0] == live[0]):
+        return
+    store.publish_build(index_dir / live[0], live[1], holder)

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,21 @@ class Store(ABC):
     def fetch(self, path: str) -> bytes | None:
         """A shared statement file's bytes."""
         return None
+
+    def build_lock(self, holder: str, notice: Callable[[str], None]) -> AbstractContextManager[None]:
+        """One build at a time across every process sharing the store (the embedded store has only
+        this machine's index lock, taken by the build itself)."""
+        return nullcontext()
+
+    def publish_build(self, folder: Path, digest: str, holder: str) -> None:  # noqa: B027
+        """Make a sealed build the one every process can fetch (nothing to do for the embedded store)."""
+
+    def current_build(self) -> tuple[str, bytes, str] | None:
+        """The shared current build's name, manifest and manifest checksum, if any."""
+        return None
+
+    def fetch_blob(self, sha: str, target: Path) -> None:
+        raise StateError("the embedded store shares no builds")
 
     def withdraw(self, path: str) -> None:  # noqa: B027  (nothing is shared by the embedded store)
         """Remove a statement file from what every process shares (it was deleted on one machine)."""

@@ -491,3 +491,95 @@ def test_votes_while_the_database_restarts_are_kept_or_refused_never_lost(pg: Se
     assert set(kept) <= recorded, "every vote reported kept is in the database"
     assert refused and recovered == {0, 1, 2, 3}, "every member saw a vote refused and then one kept"
     assert store.vote(answer_id, "after", "answers"), "and voting works again without a restart of anything"
+
+
+class CountingEmbedder:
+    """The hashing embedder, counting what it embeds: a machine that fetches a build embeds nothing."""
+
+    def __init__(self) -> None:
+        from embeddings.index.embedder import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.embedded = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode(self, texts: Any, **options: Any) -> Any:
+        return self.inner.encode(texts, **options)
+
+    def encode_passages(self, texts: Any, spans: Any, **options: Any) -> Any:
+        self.embedded += len(texts)
+        return self.inner.encode_passages(texts, spans, **options)
+
+    def clone(self, **options: Any) -> CountingEmbedder:
+        return self
+
+
+def _machine(tmp_path: Path, corpus_dir: Path, pg_url: str, name: str) -> tuple[Any, CountingEmbedder, list[str]]:
+    import shutil
+
+    from embeddings.service import Verbatim
+    from embeddings.settings import Settings
+
+    folder = tmp_path / name
+    if not folder.exists():
+        shutil.copytree(corpus_dir, folder)
+    embedder, notices = CountingEmbedder(), []
+    chosen = Settings(corpus_dir=folder, index_dir=tmp_path / f"{name}-ix", database_url=pg_url)
+    return Verbatim(chosen, embedder, on_notice=notices.append), embedder, notices  # type: ignore[arg-type]
+
+
+def test_a_build_made_on_one_machine_is_fetched_by_the_others_not_made_again(
+    tmp_path: Path, corpus_dir: Path, pg_url: str
+) -> None:
+    one, one_embedder, _ = _machine(tmp_path, corpus_dir, pg_url, "one")
+    one.reindex()
+    assert one_embedder.embedded > 0
+    two, two_embedder, notices = _machine(tmp_path, corpus_dir, pg_url, "two")
+    two.reindex()
+    assert two_embedder.embedded == 0, "nothing embedded: the build was fetched"
+    assert any("answering from the shared build" in n for n in notices)
+    same = (tmp_path / "one-ix" / "CURRENT").read_text() == (tmp_path / "two-ix" / "CURRENT").read_text()
+    assert same, "both answer from the same build, checksum and all"
+    question = "ICBM launch Hokkaido"
+    assert [r.quote for r in two.ask(question).results] == [r.quote for r in one.ask(question).results]
+
+
+def test_a_damaged_shared_build_is_refused_and_the_machine_builds_its_own(
+    tmp_path: Path, corpus_dir: Path, pg_url: str
+) -> None:
+    import psycopg
+
+    one, _, _ = _machine(tmp_path, corpus_dir, pg_url, "one")
+    one.reindex()
+    with psycopg.connect(pg_url, autocommit=True) as db:  # one stored file damaged on the server
+        db.execute(
+            "UPDATE blobs SET content = 'damaged'::bytea WHERE (sha256, part) IN (SELECT sha256, 0 FROM blobs LIMIT 1)"
+        )
+    two, two_embedder, notices = _machine(tmp_path, corpus_dir, pg_url, "two")
+    two.reindex()
+    assert any("was refused" in n and "does not match its checksum" in n for n in notices), notices
+    assert two_embedder.embedded > 0 and two.ask("ICBM launch Hokkaido").answered, "built here instead"
+
+
+def test_two_builds_at_once_on_two_machines_one_waits_naming_the_other(pg_url: str) -> None:
+    first, second = PostgresState(pg_url), PostgresState(pg_url)
+    said: list[str] = []
+    inside = threading.Event()
+    entered: list[str] = []
+
+    with first.build_lock("laptop (pid 1)", said.append):
+        waiting = threading.Thread(target=lambda: _take(second, said, entered, inside))
+        waiting.start()
+        assert not inside.wait(1.0), "the second build waits while the first holds the lock"
+        entered.append("first done")
+    waiting.join(30)
+    assert inside.is_set() and entered == ["first done", "second"]
+    assert said == ["waiting for the build by laptop (pid 1) (since " + said[0].split("(since ")[1]]
+
+
+def _take(store: PostgresState, said: list[str], entered: list[str], inside: threading.Event) -> None:
+    with store.build_lock("server (pid 2)", said.append):
+        entered.append("second")
+        inside.set()

@@ -467,16 +467,20 @@ def _write_build(
         (tmp / MANIFEST).write_bytes(raw)
         _fsync(tmp / MANIFEST)
         os.replace(tmp, index_dir / name)
-        # CURRENT names the build and carries its manifest's checksum: every file is then
-        # checked against something no other file can change.
-        pointer_tmp = index_dir / f".{CURRENT}.{secrets.token_hex(3)}"
-        pointer_tmp.write_text(f"{name}\n{hashlib.sha256(raw).hexdigest()}\n", encoding="utf-8")
-        _fsync(pointer_tmp)
-        os.replace(pointer_tmp, index_dir / CURRENT)
+        write_pointer(index_dir, name, hashlib.sha256(raw).hexdigest())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _remove_old_builds(index_dir, keep=name)
+    remove_old_builds(index_dir, keep=name)
+
+
+def write_pointer(index_dir: Path, name: str, digest: str) -> None:
+    """Name the live build in CURRENT, with its manifest's checksum (every file is then checked
+    against something no other file can change), in one atomic rename."""
+    pointer_tmp = index_dir / f".{CURRENT}.{secrets.token_hex(3)}"
+    pointer_tmp.write_text(f"{name}\n{digest}\n", encoding="utf-8")
+    _fsync(pointer_tmp)
+    os.replace(pointer_tmp, index_dir / CURRENT)
 
 
 def _fsync(path: Path) -> None:
@@ -487,7 +491,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_old_builds(index_dir: Path, keep: str) -> None:
+def remove_old_builds(index_dir: Path, keep: str) -> None:
     """Old builds and abandoned temporaries; a reader that still holds an old build keeps its data
     because the vectors were read into memory at load."""
     for entry in index_dir.iterdir():
