@@ -181,6 +181,8 @@ class PostgresState(Store):
             try:
                 connection.execute("DELETE FROM build_holder")
                 connection.execute("SELECT pg_advisory_unlock(%s)", (BUILD_LOCK,))
+            except psycopg.Error:
+                pass  # the server's session ended (a restart): the lock went with it
             finally:
                 connection.close()
 

@@ -583,3 +583,25 @@ def _take(store: PostgresState, said: list[str], entered: list[str], inside: thr
     with store.build_lock("server (pid 2)", said.append):
         entered.append("second")
         inside.set()
+
+
+def test_the_database_restarting_in_the_middle_of_a_build_loses_nothing(
+    tmp_path: Path, corpus_dir: Path, pg: Server, pg_url: str
+) -> None:
+    """The server restarts after the statements are synced, while the build runs: the build
+    finishes and answers, the build lock (which died with the server's session) is not an error,
+    and the build is shared once the server is back."""
+    one, _, notices = _machine(tmp_path, corpus_dir, pg_url, "one")
+    restarted: list[bool] = []
+
+    def notice(line: str) -> None:
+        notices.append(line)
+        if line.startswith("published to the shared store") and not restarted:
+            restarted.append(True)
+            pg.restart()  # between the sync and the build's publication
+
+    one._on_notice = notice
+    one.reindex()
+    assert restarted and one.ask("ICBM launch Hokkaido").answered
+    shared = PostgresState(pg_url).current_build()
+    assert shared is not None and (tmp_path / "one-ix" / "CURRENT").read_text().split()[0] == shared[0]
