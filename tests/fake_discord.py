@@ -27,6 +27,10 @@ APP_ID = "900000000000000001"
 BOT_ID = APP_ID
 GUILD_ID = "900000000000000100"
 CHANNEL_ID = "900000000000000200"
+SECOND_GUILD_ID = str(int(GUILD_ID) + (1 << 22))
+"""A second server, on the other shard of two (tests with two shards add it to `guilds`)."""
+SECOND_CHANNEL_ID = "900000000000000300"
+CHANNELS = {GUILD_ID: CHANNEL_ID, SECOND_GUILD_ID: SECOND_CHANNEL_ID}
 ADMIN_PERMS = str(1 << 5 | 1 << 3)  # MANAGE_GUILD | ADMINISTRATOR
 MEMBER_PERMS = str(1 << 11 | 1 << 10)  # SEND_MESSAGES | VIEW_CHANNEL
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -155,6 +159,9 @@ class FakeDiscord:
     shard_count: int | None = None
     threads: dict[str, str] = field(default_factory=dict)
     """Threads the bot opened: id (that of the message it started from) to name."""
+    guilds: list[str] = field(default_factory=lambda: [GUILD_ID])
+    """The servers the bot is in; each on its shard when the bot is sharded."""
+    _interaction_guild: dict[str, str] = field(default_factory=dict)
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -355,7 +362,10 @@ class FakeDiscord:
                 refused = self._check_message(req.path, body or {})
                 if refused:
                     return refused
-            message = self.message(body or {})
+            guild = GUILD_ID
+            if path.startswith("/webhooks/"):
+                guild = self._interaction_guild.get(path.split("/")[3].removeprefix("tok"), GUILD_ID)
+            message = self.message(body or {}, guild)
             if path.startswith("/channels/"):
                 message["channel_id"] = path.split("/")[2]  # a reply in a thread is in the thread
             return 200, message
@@ -423,18 +433,18 @@ class FakeDiscord:
             }
         }
         if kind in (4, 5, 7):
-            msg = self.message(data)
+            msg = self.message(data, self._interaction_guild.get(iid, GUILD_ID))
             if kind == 7 and iid in self._source_message:
                 msg["id"] = self._source_message[iid]
             payload["interaction"]["response_message_id"] = msg["id"]
             payload["resource"] = {"type": kind, "message": msg}
         return 200, payload
 
-    def message(self, body: dict[str, Any]) -> dict[str, Any]:
+    def message(self, body: dict[str, Any], guild: str = GUILD_ID) -> dict[str, Any]:
         return {
             "id": self.next_id(),
-            "channel_id": CHANNEL_ID,
-            "guild_id": GUILD_ID,
+            "channel_id": CHANNELS[guild],
+            "guild_id": guild,
             "author": user(BOT_ID, "Verbatim", bot=True),
             "content": body.get("content") or "",
             "timestamp": "2026-01-01T00:00:00+00:00",
@@ -470,13 +480,13 @@ class FakeDiscord:
                 if shard is not None:  # one connection per shard, as Discord routes a guild's events
                     self._shards[int(shard[0])] = ws
                     self.shard_count = int(shard[1])
-                mine = shard is None or self.guild_shard() == int(shard[0])
+                mine = [g for g in self.guilds if shard is None or self.guild_shard(g) == int(shard[0])]
                 await self.dispatch(
                     "READY",
                     {
                         "v": 10,
                         "user": user(BOT_ID, "Verbatim", bot=True),
-                        "guilds": [{"id": GUILD_ID, "unavailable": True}] if mine else [],
+                        "guilds": [{"id": g, "unavailable": True} for g in mine],
                         "session_id": SESSION_ID,
                         "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume",
                         "application": {"id": APP_ID, "flags": 0},
@@ -485,8 +495,8 @@ class FakeDiscord:
                     },
                     to=ws,
                 )
-                if mine:
-                    await self.dispatch("GUILD_CREATE", self.guild(), to=ws)
+                for g in mine:
+                    await self.dispatch("GUILD_CREATE", self.guild(g), to=ws)
             elif frame["op"] == 6:
                 if frame["d"]["session_id"] != SESSION_ID:
                     await ws.send_json({"op": 9, "d": False})
@@ -506,16 +516,16 @@ class FakeDiscord:
         assert ws is not None, "no gateway connection to close"
         await ws.close(code=code, message=b"fake Discord closed the session")
 
-    def guild(self) -> dict[str, Any]:
+    def guild(self, guild: str = GUILD_ID) -> dict[str, Any]:
         return {
-            "id": GUILD_ID,
+            "id": guild,
             "name": "Analysts",
             "owner_id": "1",
             "unavailable": False,
             "member_count": 2,
             "roles": [
                 {
-                    "id": GUILD_ID,
+                    "id": guild,
                     "name": "@everyone",
                     "permissions": MEMBER_PERMS,
                     "position": 0,
@@ -527,7 +537,7 @@ class FakeDiscord:
                 }
             ],
             "channels": [
-                {"id": CHANNEL_ID, "type": 0, "name": "statements", "position": 0, "permission_overwrites": []}
+                {"id": CHANNELS[guild], "type": 0, "name": "statements", "position": 0, "permission_overwrites": []}
             ],
             "members": [],
             "threads": [],
@@ -539,9 +549,9 @@ class FakeDiscord:
             "features": [],
         }
 
-    def guild_shard(self) -> int:
-        """The shard Discord sends the guild's events to: (guild id >> 22) % shard count."""
-        return (int(GUILD_ID) >> 22) % (self.shard_count or 1)
+    def guild_shard(self, guild: str = GUILD_ID) -> int:
+        """The shard Discord sends a guild's events to: (guild id >> 22) % shard count."""
+        return (int(guild) >> 22) % (self.shard_count or 1)
 
     async def dispatch(self, event: str, data: dict[str, Any], to: web.WebSocketResponse | None = None) -> None:
         """Send an event now (to the connection `to`, else the guild's shard, else the one
@@ -549,7 +559,8 @@ class FakeDiscord:
         self._seq += 1
         frame = {"op": 0, "t": event, "s": self._seq, "d": data}
         self._events.append(frame)
-        ws = to or (self._shards.get(self.guild_shard()) if self._shards else None) or self._ws
+        guild = str(data.get("guild_id") or GUILD_ID)
+        ws = to or (self._shards.get(self.guild_shard(guild)) if self._shards else None) or self._ws
         if ws is not None and not ws.closed:
             await ws.send_json(frame)
 
@@ -566,11 +577,15 @@ class FakeDiscord:
             "avatar": None,
         }
 
-    async def _interaction(self, kind: int, data: dict[str, Any], uid: str, admin: bool = False, **extra: Any) -> str:
+    async def _interaction(
+        self, kind: int, data: dict[str, Any], uid: str, admin: bool = False, guild: str = GUILD_ID, **extra: Any
+    ) -> str:
         iid = self.next_id()
         self._issued[iid] = self.now
         if "message" in extra:
             self._source_message[iid] = extra["message"]["id"]
+            guild = str(extra["message"].get("guild_id") or guild)
+        self._interaction_guild[iid] = guild
         await self.dispatch(
             "INTERACTION_CREATE",
             {
@@ -580,9 +595,9 @@ class FakeDiscord:
                 "token": f"tok{iid}",
                 "version": 1,
                 "data": data,
-                "guild_id": GUILD_ID,
-                "channel_id": CHANNEL_ID,
-                "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "statements"},
+                "guild_id": guild,
+                "channel_id": CHANNELS[guild],
+                "channel": {"id": CHANNELS[guild], "type": 0, "guild_id": guild, "name": "statements"},
                 "member": self.member(uid, f"user{uid}", admin),
                 "locale": "en-US",
                 "guild_locale": "en-US",
@@ -604,13 +619,14 @@ class FakeDiscord:
         admin: bool = False,
         kind: int = 2,
         attachments: Sequence[dict[str, Any]] = (),
+        guild: str = GUILD_ID,
     ) -> str:
-        """A member runs /name (kind 2), or types into a focused option (kind 4, autocomplete);
-        attachment options refer to `attachments` (from `upload`) by id, as Discord resolves them."""
-        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": GUILD_ID}
+        """A member runs /name (kind 2), or types into a focused option (kind 4, autocomplete), in
+        `guild`; attachment options refer to `attachments` (from `upload`) by id, as Discord does."""
+        data: dict[str, Any] = {"id": self.next_id(), "name": name, "type": 1, "options": options, "guild_id": guild}
         if attachments:
             data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
-        return await self._interaction(kind, data, uid, admin)
+        return await self._interaction(kind, data, uid, admin, guild)
 
     async def submit_modal(
         self, opened_by: str, values: dict[str, str], message: dict[str, Any], uid: str = "500"

@@ -605,3 +605,52 @@ def test_the_database_restarting_in_the_middle_of_a_build_loses_nothing(
     assert restarted and one.ask("ICBM launch Hokkaido").answered
     shared = PostgresState(pg_url).current_build()
     assert shared is not None and (tmp_path / "one-ix" / "CURRENT").read_text().split()[0] == shared[0]
+
+
+async def test_votes_cast_at_the_same_moment_through_two_bot_processes_are_all_kept(
+    settings: Any,  # noqa: F811
+    tmp_path: Path,
+    pg_url: str,
+) -> None:
+    """Two servers, one on each shard of two; each bot process answers its own, and members of both
+    vote on their answers at the same moment: every vote is in the one database."""
+    import dataclasses
+    import shutil
+
+    from bot.client import create_bot
+    from embeddings.index.embedder import HashingEmbedder
+    from tests.fake_discord import GUILD_ID, SECOND_GUILD_ID
+    from tests.test_bot_e2e import TOKEN, local_discord, option
+
+    def process(shard: int) -> Any:
+        corpus = tmp_path / f"corpus{shard}"
+        shutil.copytree(settings.core.corpus_dir, corpus)
+        core = dataclasses.replace(
+            settings.core, corpus_dir=corpus, index_dir=tmp_path / f"ix{shard}", database_url=pg_url
+        )
+        chosen = dataclasses.replace(settings, core=core, shard_ids=(shard,), shard_count=2, cooldown_seconds=0.0)
+        return create_bot(chosen, HashingEmbedder(), guild_ready_timeout=0.05, chunk_guilds_at_startup=False)
+
+    async with local_discord() as fake:
+        fake.guilds.append(SECOND_GUILD_ID)
+        bots = [process(0), process(1)]
+        tasks = [asyncio.create_task(bot.start(TOKEN)) for bot in bots]
+        try:
+            for bot in bots:
+                await asyncio.wait_for(bot.wait_until_ready(), 30)
+            assert {g.id for b in bots for g in b.guilds} == {int(GUILD_ID), int(SECOND_GUILD_ID)}
+            assert all(len(b.guilds) == 1 for b in bots), "each process has the server on its shard"
+            answers = []
+            for guild in (GUILD_ID, SECOND_GUILD_ID):
+                iid = await fake.slash("ask", [option("question", "Hokkaido ICBM launch")], uid="600", guild=guild)
+                answers.append((await fake.followup_to(iid, 30)).response)
+            voters = [(message, f"7{n}{i}") for n, message in enumerate(answers) for i in range(3)]
+            clicks = await asyncio.gather(*(fake.click(message, "answers it", uid=uid) for message, uid in voters))
+            for click in clicks:
+                assert "noted" in (await fake.answer_to(click, 30)).body["data"]["content"]
+        finally:
+            for bot in bots:
+                await bot.close()
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+    votes = PostgresState(pg_url).export()
+    assert len(votes) == 6 and len({row["id"] for row in votes}) == 6, "all six votes, through both processes"
