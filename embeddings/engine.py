@@ -46,9 +46,11 @@ def rebuild(
     progress: bool = False,
     on_notice: Callable[[str], None] = log.warning,
     verify: bool = False,
+    corpus: Corpus | None = None,
 ) -> tuple[Corpus, UpdateReport]:
+    """`corpus`, when the caller has just read the folder, is not read a second time."""
     check_index_folder(index_dir)
-    corpus = load_checked_corpus(corpus_dir)
+    corpus = corpus or load_checked_corpus(corpus_dir)
     try:
         report = update_index(
             index_dir,

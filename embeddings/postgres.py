@@ -29,10 +29,12 @@ log = logging.getLogger(__name__)
 
 WRITE_LOCK = 0x76657262  # "verb": the advisory lock every writing transaction takes
 STATEMENTS_CHANNEL = "verbatim_statements"
+"""LISTEN/NOTIFY channel on which a published statement's path is announced to every process."""
 BUILD_LOCK = 0x62756C64  # "buld": held by the one process building, on any machine
 PART_BYTES = 8 << 20
 """A build's files go into the database in parts of this size (a part is one row)."""
-"""LISTEN/NOTIFY channel on which a published statement's path is announced to every process."""
+# The first two migrations repeat the embedded store's tables (`embeddings.state`) on purpose: a
+# migration is a record of what a database was given, and must not change when that schema does.
 MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE answers (

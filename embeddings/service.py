@@ -150,8 +150,9 @@ class Verbatim:
                 engine = self._engine
         return engine
 
-    def _open(self) -> SearchEngine:
-        self.sync_statements()  # a machine joining a shared store starts with every statement
+    def _open(self, *, sync: bool = True) -> SearchEngine:
+        if sync:  # a machine joining a shared store starts with every statement (a rebuild has synced)
+            self.sync_statements()
         return open_engine(
             self.settings.corpus_dir,
             self.settings.index_dir,
@@ -371,8 +372,9 @@ class Verbatim:
         asked meanwhile are answered from the previous one. One rebuild at a time."""
         with self._building, self._shared_build():
             self.sync_statements()
+            corpus = load_checked_corpus(self.settings.corpus_dir)  # read once for all below
             if self.settings.database_url:
-                self._adopt_shared_build()
+                self._adopt_shared_build(corpus)
             embedder = self.embedder
             if self._rebuild_threads is not None:
                 if self._rebuild_embedder is None:
@@ -386,8 +388,9 @@ class Verbatim:
                 progress=self._progress,
                 on_notice=self._on_notice,
                 verify=verify,
+                corpus=corpus,
             )
-            self._engine = self._open()  # one assignment: a question sees the old engine or the new
+            self._engine = self._open(sync=False)  # one assignment: a question sees the old engine or the new
             self._corpus = None
             added = [d for d in self._engine.corpus.documents.values() if before is not None and d.doc_id not in before]
             if self.settings.database_url:
@@ -410,10 +413,9 @@ class Verbatim:
             self._on_notice(f"{exc}; building here without the shared lock")
         return stack
 
-    def _adopt_shared_build(self) -> None:
+    def _adopt_shared_build(self, corpus: Corpus) -> None:
         """The shared build, when another machine made it from exactly these statements, fetched
         and verified instead of built again here."""
-        corpus = load_checked_corpus(self.settings.corpus_dir)
         documents = {d.doc_id: d.content_hash for d in corpus.documents.values()}
         self._guarded(lambda: adopt_build(self.settings.index_dir, self.state, documents, self._on_notice))
 

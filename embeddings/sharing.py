@@ -29,8 +29,8 @@ from embeddings.corpus.documents import CorpusIssue, corpus_files, parse_documen
 from embeddings.engine import ALIASES_FILE
 from embeddings.errors import IndexStateError
 from embeddings.index.building import remove_old_builds, write_pointer
-from embeddings.index.layout import BUILD_NAME, CURRENT, MANIFEST, Manifest, file_sha256
-from embeddings.index.loading import load_index
+from embeddings.index.layout import BUILD_NAME, MANIFEST, Manifest, file_sha256
+from embeddings.index.loading import live_build, load_index
 from embeddings.state import StateError, Store
 
 BASE_FILE = "shared-statements.json"
@@ -144,12 +144,12 @@ def sync(root: Path, index_dir: Path, store: Store, notice: Callable[[str], None
 
 
 def _live(index_dir: Path) -> tuple[str, str] | None:
-    pointer = index_dir / CURRENT
+    """This machine's live build's name and manifest checksum, if it has a sound one."""
     try:
-        name, digest = pointer.read_text(encoding="utf-8").split()[:2]
-    except (OSError, ValueError):
+        folder, digest = live_build(index_dir)
+    except IndexStateError:
         return None
-    return name, digest
+    return folder.name, digest
 
 
 def adopt_build(index_dir: Path, store: Store, documents: dict[str, str], notice: Callable[[str], None]) -> bool:

@@ -440,7 +440,7 @@ def _gist(turn: Turn) -> str:
     text = turn.question
     for part in (turn.speaker, turn.dates):
         text = text.replace(part, " ") if part else text
-    return " ".join(w for w in re.findall(r"[\w'’-]+", text) if w.casefold() in content_words(w))
+    return " ".join(w for w in re.findall(r"[\w'’-]+", text) if content_words(w))
 
 
 def _template(speaker: str, dates: str, topic: str) -> str:

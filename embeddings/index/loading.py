@@ -123,7 +123,7 @@ class Index:
         return dict(self.manifest.documents)
 
 
-def _live_build(index_dir: Path) -> tuple[Path, str]:
+def live_build(index_dir: Path) -> tuple[Path, str]:
     """The live build folder and the checksum its manifest must have, from CURRENT."""
     pointer = index_dir / CURRENT
     if not pointer.exists():
@@ -150,7 +150,7 @@ def load_index(index_dir: Path, verify: bool = True, *, full: bool = False) -> I
     A file whose size and modification time are still those recorded when the build was sealed is
     not read again (hashing a million vectors would take seconds at every open); any other file is
     hashed. `full` hashes every file regardless (`verbatim index --verify`)."""
-    folder, digest = _live_build(index_dir)
+    folder, digest = live_build(index_dir)
     try:
         raw = (folder / MANIFEST).read_bytes()
     except OSError as exc:
