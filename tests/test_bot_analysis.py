@@ -260,6 +260,35 @@ def test_the_speaker_filter_matches_names_and_aliases_not_substrings(fake_engine
     assert answer.results and {r.doc_id for r in answer.results} == {"003_98d10b9dfbac6c7a"}
 
 
+NESTED_NAMES = ["Sudan", "South Sudan", "Guinea", "Guinea-Bissau", "Equatorial Guinea", "Papua New Guinea"]
+
+
+def test_a_country_is_not_found_inside_a_longer_country_name(
+    corpus_dir: Path, tmp_path: Path, fake_embedder: Any
+) -> None:
+    from embeddings.answer.analysis import compare
+    from embeddings.engine import open_engine
+
+    for n, country in enumerate(NESTED_NAMES):
+        (corpus_dir / f"nested{n}.txt").write_text(
+            f"---\ntitle: Statement by the President of {country}\nspeaker: A. Person, President ({country})\n"
+            f"organisation: Government of {country}\nvenue: General Debate\ndate: 2023-09-2{n}\n---\n"
+            f"{country} asks for a binding agreement on the waters of the river and the dam upstream.\n"
+        )
+    engine = open_engine(corpus_dir, tmp_path / "nested-index", fake_embedder)
+
+    def speakers(name: str) -> list[str]:
+        found = [d.organisation for d in engine.corpus.documents.values() if engine.speaker_matches(d, name)]
+        return [o.removeprefix("Government of ") for o in found]
+
+    for country in NESTED_NAMES:
+        assert speakers(country) == [country], f"{country} names its own statement only"
+    assert speakers("Republic of South Sudan") == ["South Sudan"]
+    sudan = compare(engine, "the dam upstream", ["Sudan"])
+    assert {r.doc_id for p in sudan.positions for r in p.passages} == {"nested0"}
+    assert [d.organisation for p in sudan.positions for d in p.checked] == ["Government of Sudan"]
+
+
 async def test_a_failure_behind_a_timeline_button_reaches_the_member_as_one_private_line(
     settings: BotSettings,  # noqa: F811
     many_speakers: Path,

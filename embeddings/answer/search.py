@@ -769,7 +769,7 @@ class SearchEngine:
         return bool(wanted) and wanted <= self._header_tokens(doc)
 
     def _speaker_name_tokens(self, name: str) -> frozenset[str]:
-        tokens = set(self.tokenizer(name))
+        tokens = set(self.tokenizer.names(name))
         # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
         groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
         return frozenset(groups or tokens)
@@ -777,7 +777,9 @@ class SearchEngine:
     def _header_tokens(self, doc: Document) -> frozenset[str]:
         header = self._speaker_tokens.get(doc.doc_id)
         if header is None:
-            header = self._speaker_tokens[doc.doc_id] = frozenset(self.tokenizer(f"{doc.speaker} {doc.organisation}"))
+            header = self._speaker_tokens[doc.doc_id] = frozenset(
+                self.tokenizer.names(f"{doc.speaker} {doc.organisation}")
+            )
         return header
 
     def accepts(self, doc: Document, filters: Filters) -> bool:

@@ -75,7 +75,8 @@ class Aliases:
         pattern = re.compile(r"(?<![\w.])(?:" + "|".join(parts) + r")(?![\w])")
         return cls(pattern, canonical)
 
-    def apply(self, text: str) -> str:
+    def apply(self, text: str, keep_words: bool = True) -> str:
+        """Each name as its group's token; with `keep_words`, a several-word name keeps its words."""
         if self.pattern is None:
             return text
 
@@ -88,7 +89,7 @@ class Aliases:
             # the one statement that uses the city's name over those that say "Russia".
             if not token:
                 return name
-            return f" {token} {name} " if len(name.split()) > 1 else f" {token} "
+            return f" {token} {name} " if keep_words and len(name.split()) > 1 else f" {token} "
 
         return self.pattern.sub(replace, text)
 
@@ -162,7 +163,15 @@ class Tokenizer:
         return digest.hexdigest()[:32]
 
     def __call__(self, text: str) -> list[str]:
-        folded = self.aliases.apply(fold(text)).lower()
+        return self._tokens(text, keep_words=True)
+
+    def names(self, text: str) -> list[str]:
+        """The tokens of a name as a whole: a several-word name of a group is its group's token
+        alone, so that "Sudan" is not found in "South Sudan", nor "Guinea" in "Guinea-Bissau"."""
+        return self._tokens(text, keep_words=False)
+
+    def _tokens(self, text: str, keep_words: bool) -> list[str]:
+        folded = self.aliases.apply(fold(text), keep_words).lower()
         words = [w for w in _TOKEN_RE.findall(folded.replace("'s ", " ")) if w not in self._stop]
         stem = _stemmer().stemWords  # type: ignore[attr-defined]
         return [w if "_" in w else s for w, s in zip(words, stem(words), strict=True)]
