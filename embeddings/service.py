@@ -190,7 +190,8 @@ class Verbatim:
         """A message read against the previous question of its conversation ("and Russia?",
         "what about 2023?", "more") and answered as the question written out in full."""
         engine = self._searcher()
-        reading = read(self.check_question(message), previous, engine.names_a_speaker, engine.names_a_venue)
+        message = engine.with_names(self.check_question(message))
+        reading = read(message, previous, engine.names_a_speaker, engine.names_a_venue)
         if reading.kind is Reading.NOTHING_TO_FOLLOW:
             return Followed(reading, Answer(reading.question, False, reason=Decline.NOTHING_TO_FOLLOW), None)
         if reading.kind is Reading.MORE:
@@ -213,7 +214,7 @@ class Verbatim:
         """A question asked on its own (`/ask`), remembered so that a reply to its answer can
         follow it up."""
         engine = self._searcher()
-        turn = parse(question, engine.names_a_speaker, engine.names_a_venue)
+        turn = parse(engine.with_names(question), engine.names_a_speaker, engine.names_a_venue)
         shown = tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
         return dataclasses.replace(turn, documents=shown, shown=len(answer.results) if answer.answered else 0)
 

@@ -180,3 +180,48 @@ def test_a_follow_up_can_move_the_question_to_another_venue() -> None:
     added = read("and at the OSCE?", parse(FIRST, speaker, venue), speaker, venue)
     assert added.question == "What did Japan say about the ICBM launch at the OSCE in November 2024?"
     assert Turn.from_json(moved.turn.to_json()) == moved.turn, "the venue is kept with the conversation"
+
+
+def test_names_typed_in_lower_case_are_read_as_names() -> None:
+    from embeddings.answer.casing import Casing, header_names
+    from embeddings.corpus.documents import Document
+
+    headers = [
+        ("Mia Amor Mottley, Prime Minister (Barbados)", "Government of Barbados", "General Debate"),
+        ("Permanent Mission of Japan", "Permanent Mission of Japan to the United Nations", "OSCE Permanent Council"),
+        ("Press office", "TASS", "Saint Vincent and the Grenadines"),
+        ("I Made Person", "Ministry of Youth", "General Debate"),
+    ]
+    docs = [
+        Document(f"d{n}", "Statement", speaker, venue, dt.date(2024, 1, 1), "We made a call to youth.", "", org)
+        for n, (speaker, org, venue) in enumerate(headers)
+    ]
+    names = header_names(docs, ["United States", "US", "WHO", "North Korea"])
+    assert {"Barbados", "Mottley", "Japan", "TASS", "Saint Vincent and the Grenadines"} <= names
+    assert not {"Prime", "Minister", "Permanent", "General"} & names, "titles are not names"
+    casing = Casing(names, frozenset({"made", "youth", "us", "who", "a", "to", "we", "call"}))
+    assert casing.apply("and barbados?") == "and Barbados?"
+    assert casing.apply("what did mottley say about debt") == "what did Mottley say about debt"
+    assert casing.apply("ok what about saint vincent and the grenadines") == (
+        "ok what about Saint Vincent and the Grenadines"
+    )
+    assert casing.apply("what did japan tell the osce about north korea") == (
+        "what did Japan tell the OSCE about North Korea"
+    )
+    assert casing.apply("did they tell us who made the youth plan?") == "did they tell us who made the youth plan?"
+    assert casing.apply("and JAPAN? and Tass?") == "and JAPAN? and Tass?", "what a member capitalised is kept"
+    assert casing.apply("the japanese view, barbadosian") == "the japanese view, barbadosian", "whole words only"
+
+
+def test_a_conversation_typed_in_lower_case_follows_up_like_one_written_with_capitals(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    service = _service(corpus_dir, tmp_path)
+    readings = []
+    for first in (FIRST, FIRST.lower()):
+        turn = service.follow(first, None).turn
+        assert turn is not None and turn.speaker == "Japan" and "2024" in turn.dates
+        follow = service.follow("and tass?" if first.islower() else "and TASS?", turn)
+        assert follow.reading.kind is Reading.SPEAKER
+        readings.append(follow.reading.question.casefold())
+    assert readings[0] == readings[1] == "what did tass say about the icbm launch in november 2024?"

@@ -24,6 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
+from embeddings.answer.casing import Casing, everyday_words, header_names
 from embeddings.answer.citations import citation
 from embeddings.answer.features import (
     RANK_REGISTRY,
@@ -42,7 +43,7 @@ from embeddings.corpus.chunking import Paragraph, ParagraphSpan, is_heading, par
 from embeddings.corpus.documents import Corpus, Document
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import QuestionEncoder
-from embeddings.index.keywords import KeywordIndex, Tokenizer
+from embeddings.index.keywords import KeywordIndex, Tokenizer, stopwords
 from embeddings.index.layout import ChunkTable, keyword_texts, sentence_texts
 from embeddings.index.loading import Index
 from embeddings.settings import Settings
@@ -366,7 +367,7 @@ class SearchEngine:
 
     def candidates(self, question: str, filters: Filters | None = None) -> Candidates | Answer:
         """The candidate sentences and their features, or an Answer when there is nothing to rank."""
-        question = clean_question(question, self.max_question_chars)
+        question = self.with_names(clean_question(question, self.max_question_chars))
         filters = filters or Filters()
         allowed = self._allowed_chunks(filters)
         if allowed is not None and not len(allowed):
@@ -740,6 +741,16 @@ class SearchEngine:
         if not numbers:
             raise ValueError(f"quote {start}:{end} lies in no paragraph of {doc.doc_id}")
         return ParagraphSpan.of(numbers)
+
+    def with_names(self, question: str) -> str:
+        """The question with the names it types in lower case ("and brazil?") written as the
+        corpus writes them: the reader finds speakers, venues and topics by their capitals."""
+        return self._casing.apply(question)
+
+    @cached_property
+    def _casing(self) -> Casing:
+        documents = self.corpus.documents.values()
+        return Casing(header_names(documents, self.tokenizer.aliases.names), everyday_words(documents) | stopwords())
 
     def names_a_speaker(self, name: str) -> bool:
         """Whether some statement's speaker or organisation is `name` (as `speaker_matches` reads

@@ -46,6 +46,8 @@ class Aliases:
     pattern: re.Pattern[str] | None
     canonical: dict[str, str]
     """Lower-cased name (or the exact name for all-capital acronyms) to canonical token."""
+    names: tuple[str, ...] = ()
+    """Every name as the list writes it (folded), longest first."""
 
     @classmethod
     def empty(cls) -> Aliases:
@@ -73,7 +75,7 @@ class Aliases:
             # All-capital acronyms match only in capitals: "US" is a country, "us" is a pronoun.
             parts.append(body if _is_acronym(name) else f"(?i:{body})")
         pattern = re.compile(r"(?<![\w.])(?:" + "|".join(parts) + r")(?![\w])")
-        return cls(pattern, canonical)
+        return cls(pattern, canonical, tuple(names))
 
     def apply(self, text: str, keep_words: bool = True) -> str:
         """Each name as its group's token; with `keep_words`, a several-word name keeps its words."""
