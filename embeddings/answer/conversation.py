@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from embeddings.answer.question import date_spans, name_phrases
+from embeddings.corpus.facts import MONTH_RE
 
 MAX_SHOWN = 10
 """Passages one question can show across "more" turns, as `k` allows for one."""
@@ -143,6 +144,8 @@ _ELLIPSIS = re.compile(
     r"what\s+of|now)\b",
     re.IGNORECASE,
 )
+_MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
+"""A follow-up's whole remainder a month ("what about November?"): a date, not a topic."""
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
 _STATEMENT = re.compile(
     r"\b(?:that|this|the same|the previous|the last|the first)\s+(?:statement|speech|address|document|report|text|"
@@ -391,6 +394,14 @@ def _shift_year(dates: str, text: str) -> str:
     return str(int(years[0]) + step)
 
 
+def _in_year_of(dates: str, previous: str) -> str:
+    """ "and in November?" after a question about July 2024 asks about November 2024."""
+    years = re.findall(r"\b(?:19|20)\d\d\b", previous)
+    if not dates or re.search(r"\b(?:19|20)\d\d\b", dates) or len(set(years)) != 1:
+        return dates
+    return f"{dates} {years[0]}"
+
+
 def _remainder_name(rest: str, is_speaker: IsSpeaker) -> str:
     """The whole rest of an ellipsis as a speaker ("and the Russian Federation?", "what about
     Poland's view?"): written as a name (every word capitalised but "of", "and", "the") and the
@@ -466,7 +477,8 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     rest = text[ellipsis.end() :] if ellipsis else text
     own = parse(rest, is_speaker, is_venue)
     shifted = _shift_year(previous.dates, rest)
-    dates = shifted or own.dates
+    month = _MONTH_REST.fullmatch(rest)
+    dates = shifted or _in_year_of(own.dates or (month.group(1) if month else ""), previous.dates)
     venue = own.venue
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis

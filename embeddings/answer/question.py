@@ -128,12 +128,14 @@ def dates_in(text: str) -> list[DateMention]:
 
 
 def date_spans(text: str) -> list[tuple[int, int]]:
-    """Where `text` names dates ("November 2024", "25 July", "2018"), in order, none overlapping:
-    the words a follow-up question replaces when it asks about another date."""
+    """Where `text` names dates ("November 2024", "25 July", "in November", "2018"), in order, none
+    overlapping: the words a follow-up question replaces when it asks about another date."""
     spans: list[tuple[int, int]] = []
-    for pattern, group in ((_MONTH_YEAR, 0), (_MONTH_DAY, 0), (_YEAR, 1)):
+    for pattern, group in ((_MONTH_YEAR, 0), (_MONTH_DAY, 0), (_MONTH_ALONE, 1), (_YEAR, 1)):
         for m in pattern.finditer(text):
             start, end = m.span(group)
+            if pattern is _MONTH_ALONE and m.group(1).lower() == "may" and not re.match(r"in\s", m.group(0), re.I):
+                continue
             if not any(s < end and start < e for s, e in spans):
                 spans.append((start, end))
     return sorted(spans)
