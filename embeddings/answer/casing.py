@@ -17,13 +17,22 @@ from importlib import resources
 
 from embeddings.corpus.documents import Document
 
-GENERIC = frozenset(
-    word
-    for line in resources.files("embeddings.data").joinpath("title_words.txt").read_text(encoding="utf-8").splitlines()
-    if not line.startswith("#")
-    for word in line.split()
-)
-"""Words of headers that are titles or everyday words, not names: never capitalised on their own."""
+
+def _title_words() -> dict[str, frozenset[str]]:
+    sections: dict[str, set[str]] = {}
+    current = sections.setdefault("", set())
+    for line in resources.files("embeddings.data").joinpath("title_words.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[] "), set())
+        elif not line.startswith("#"):
+            current.update(line.split())
+    return {name: frozenset(words) for name, words in sections.items()}
+
+
+TITLES = _title_words()["titles"]
+"""Titles and offices: a run of header words with one in it ("Prime Minister") is not a name."""
+GENERIC = TITLES | _title_words()["words"]
+"""Words of headers that are not names on their own ("general", "united")."""
 _RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|and|for|de|al)\s+)*[A-Z][\w'’.-]*)*")
 _OF = re.compile(r"\s+of\s+(?:the\s+)?")
 MIN_NAME = 3
@@ -56,9 +65,10 @@ def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> 
 
 
 def _names_in_run(run: str) -> list[str]:
-    """ "Permanent Mission of Japan" gives itself and "Japan"; "Mia Amor Mottley" gives itself and
-    "Mottley"; "Prime Minister" gives itself only."""
-    found = [run] if len(run.split()) > 1 else []  # "United Kingdom", "Saint Vincent and the Grenadines"
+    """ "Permanent Mission of Japan" gives "Japan"; "Mia Amor Mottley" gives itself and "Mottley";
+    "United Kingdom" gives itself; "Prime Minister" gives nothing."""
+    whole = run.split()
+    found = [run] if len(whole) > 1 and not TITLES & {w.casefold() for w in whole} else []
     for part in [run, *[run[m.end() :] for m in _OF.finditer(run)]]:
         words = part.split()
         while words and words[0].casefold().strip(".,") in GENERIC:
