@@ -59,6 +59,11 @@ KEYWORDS = "sanctions on oil tankers and ship-to-ship transfers"
         ("did they say anything about sanctions?", Reading.REFERENCE, f"What did Japan say about sanctions {NOV}"),
         ("did they say what Pyongyang gets?", Reading.REFERENCE, f"Did Japan say what Pyongyang gets {NOV}"),
         ("did it point out that Russia voted?", Reading.REFERENCE, f"Did Japan point out that Russia voted {NOV}"),
+        ("did Brazil say anything like that?", Reading.SPEAKER, f"What did Brazil say about {LAUNCH}"),
+        ("Russia's line on that in 2023?", Reading.SPEAKER, "What did Russia say about the ICBM launch in 2023?"),
+        ("and what did Russia's own delegation say about it", Reading.SPEAKER, f"What did Russia say about {LAUNCH}"),
+        ("what did Russia say about the sanctions imposed on it?", Reading.FRESH,
+         "what did Russia say about the sanctions imposed on it?"),
         (BRAZIL, Reading.FRESH, BRAZIL),
         (KEYWORDS, Reading.FRESH, KEYWORDS),
     ],
@@ -183,6 +188,12 @@ def test_a_follow_up_can_move_the_question_to_another_venue() -> None:
     added = read("and at the OSCE?", parse(FIRST, speaker, venue), speaker, venue)
     assert added.question == "What did Japan say about the ICBM launch at the OSCE in November 2024?"
     assert Turn.from_json(moved.turn.to_json()) == moved.turn, "the venue is kept with the conversation"
+
+
+def test_a_speaker_who_was_the_topic_answers_about_the_speaker_before() -> None:
+    first = parse("What did Japan say about Russia in 2024?", speaker)
+    assert read("and what did Russia say?", first, speaker).question == "What did Russia say about Japan in 2024?"
+    assert read("and Brazil?", first, speaker).question == "What did Brazil say about Russia in 2024?"
 
 
 def test_names_typed_in_lower_case_are_read_as_names() -> None:

@@ -60,7 +60,7 @@ def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> 
         for field in (doc.speaker, doc.organisation, doc.venue):
             for run in _RUN.findall(field):
                 names.update(_names_in_run(run))
-    names.update(a for a in aliases if len(a) >= MIN_NAME)
+    names.update(a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper()))  # "UN", "EU"
     return names
 
 

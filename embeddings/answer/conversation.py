@@ -144,6 +144,16 @@ _ELLIPSIS = re.compile(
     r"what\s+of|now)\b",
     re.IGNORECASE,
 )
+_BACK_TO_TOPIC = re.compile(
+    r"\b(?:anything|something)\s+(?:like|similar to)\s+(?:that|this|it)\b|"
+    r"\b(?:the\s+)?same\s+(?:thing|topic|issue|subject)\b|"
+    r"(?:\b(?:about|regarding|concerning)\s+(?:that|this|it)|\bon\s+(?:that|this))\b"
+    r"(?!\s+(?!(?:in|at|back|during|then)\b)[a-z])",
+    re.IGNORECASE,
+)
+"""Words pointing back at the topic just asked about: "anything like that", "say about it",
+"Japan's line on that back in 2018" (not "about that treaty", a topic of its own, nor "the
+sanctions imposed on it")."""
 _MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
 """A follow-up's whole remainder a month ("what about November?"): a date, not a topic."""
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
@@ -316,6 +326,9 @@ _AFTER_SPEAKER = frozenset(
         "response",
         "take",
         "itself",
+        "own",
+        "line",
+        "reaction",
     ]
 )
 """Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
@@ -392,6 +405,13 @@ def _shift_year(dates: str, text: str) -> str:
     word = next(g for g in m.groups() if g).lower()
     step = -1 if word in ("before", "earlier", "previous", "prior") else 1
     return str(int(years[0]) + step)
+
+
+def _same_name(a: str, b: str) -> bool:
+    def bare(name: str) -> str:
+        return _POSSESSIVE.sub("", re.sub(r"^the\s+", "", name.strip(), flags=re.IGNORECASE)).casefold()
+
+    return bool(a and b) and bare(a) == bare(b)
 
 
 def _in_year_of(dates: str, previous: str) -> str:
@@ -482,15 +502,18 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     venue = own.venue
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis
+    back = _BACK_TO_TOPIC.search(rest)
     named = "" if own.topic or dates or venue else _remainder_name(rest, is_speaker)
     speaker = "" if referring else own.speaker or named
-    topic = own.topic
+    topic = "" if back else own.topic
+    if speaker and not topic and _same_name(speaker, previous.topic) and previous.speaker:
+        topic = previous.speaker  # "what did Guyana say about Venezuela?" "and what did Venezuela say?"
     if not topic and not speaker and not dates and not venue:
         leftover = content_words(rest)
         topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""
         if referring and topic:
             return _reference(text, previous, statement is not None)
-    pointing = bool(ellipsis or person or statement or shifted)
+    pointing = bool(ellipsis or person or statement or shifted or back)
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
