@@ -93,3 +93,32 @@ def test_international_bodies_are_aliases_in_every_corpus(tmp_path) -> None:  # 
     assert tok("the NPT")[0] == tok("Treaty on the Non-Proliferation of Nuclear Weapons")[0]
     corpus_tok = Tokenizer(load_aliases(CORPUS / "aliases.toml"))
     assert corpus_tok("OSCE")[0] == corpus_tok("Organization for Security and Co-operation in Europe")[0]
+
+
+def test_a_question_asking_what_a_speaker_said_is_answered_from_that_speakers_statements(
+    fake_engine: SearchEngine,
+) -> None:
+    from embeddings.answer.search import Candidates
+
+    def documents(question: str, **kwargs: object) -> set[str]:
+        cands = fake_engine.candidates(question, **kwargs)  # type: ignore[arg-type]
+        assert isinstance(cands, Candidates)
+        return {fake_engine.index.chunks[int(c)].doc_id for c in cands.chunk_ids}
+
+    november = "001_9a301a089a780dac"
+    assert documents("What did Japan say about the ICBM launch in November 2024?") == {november}
+    assert documents("what did japan say about the icbm launch in november 2024") == {november}, "typed in lower case"
+    assert "004_98d5f114bee79a04" not in documents("What did Japan say about Russia?"), "Russia is the topic here"
+    assert len(documents("What did Japan say about Russia?")) == 4, "all of Japan's, the joint statement among them"
+    assert len(documents("ICBM launch by North Korea in November 2024")) > 1, "no speaker asked: everything"
+    assert len(documents("What did Japan say about it?", by_speaker=False)) > 1, "a topic is not a question"
+
+    cands = fake_engine.candidates("What did Russia say about the ICBM launch in November 2024?")
+    assert isinstance(cands, Candidates)
+    assert cands.missing == "it has no statement by Russia from November 2024; Russia's is from 20 June 2024"
+    answer = fake_engine.search("What did Russia say about the ICBM launch in November 2024?")
+    assert not answer.answered and answer.scope == cands.missing, "declined, whatever the models say"
+    assert {r.doc_id for r in answer.nearest} <= {"004_98d5f114bee79a04"}, "the nearest are the speaker's own"
+    old = fake_engine.search("What did Japan say about the ICBM launch in 2019?")
+    assert not old.answered
+    assert old.scope == "it has no statement by Japan from 2019; Japan's are from 2018, 2023 and 2024"

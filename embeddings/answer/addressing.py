@@ -160,7 +160,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def topic_view(engine: SearchEngine, topic: str, filters: Filters) -> TopicView:
     """The topic, its profile from the statements nearest it, and those statements best first."""
-    cands = engine.candidates(topic, filters)
+    cands = engine.candidates(topic, filters, by_speaker=False)
     if isinstance(cands, Answer) or not len(cands):
         vector = engine.embedder.encode([topic])[0]
         return TopicView(topic, vector, vector, vector, 0.0)

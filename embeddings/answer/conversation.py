@@ -335,6 +335,44 @@ _AFTER_SPEAKER = frozenset(
 _POSSESSIVE = re.compile(r"(?:['’]s?|['’])$")
 
 
+_NAME = r"(?:the\s+)?[A-Z][\w.'’-]*(?:\s+(?:(?:of|and)\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*"
+_SAYING = (
+    r"(?i:say|said|tell|told|describe|mention|state|think|call|argue|claim|warn|urge|propose|announce|respond|react|"
+    r"report|accuse|condemn|express|raise|bring|stress|highlight|pledge|promise|reject|welcome|criticise|criticize|"
+    r"talk|speak|address|characteri[sz]e|frame|view|see)\b"
+)
+_ASKED = re.compile(
+    rf"\b(?i:did|does|do|has|have|had|will|would)\s+(?P<name>{_NAME})(?:{_TITLE.pattern})?\s+{_SAYING}"
+    rf"(?P<rest>.*)$"
+)
+"""What a speaker said, asked as such: "what did Japan say ...", "how did Kenya's president describe
+...", "did the EU mention ...": a name between an auxiliary and a verb of saying."""
+_REPORTED = re.compile(r"\b(?:according to|as reported by|reported by|per the|quoted by)\b", re.IGNORECASE)
+"""What one speaker said as another reports it ("what did Tokyo accuse Moscow of, according to TASS?")."""
+_STATEMENT_DATE = re.compile(r"\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
+"""A date that ends the question ("... about the ICBM launch in 2019?"): when the statement was made."""
+
+
+def asked_of(question: str, is_speaker: IsSpeaker) -> tuple[str, str]:
+    """The speaker a question asks what it said, and the date it asks it of, if the question says
+    both plainly ("What did Japan say about the ICBM launch in 2019?" gives Japan and 2019);
+    ("", "") when it does not: a name elsewhere may be the topic, a date the topic's, and what a
+    report says someone said is the report's."""
+    m = None if _REPORTED.search(question) else _ASKED.search(question)
+    name = _POSSESSIVE.sub("", m.group("name")).strip() if m else ""
+    if not name or not is_speaker(name):
+        return "", ""
+    end = _STATEMENT_DATE.search(m.group("rest")) if m else None
+    date = end.group("date") if end and date_spans(end.group("date")) == [(0, len(end.group("date")))] else ""
+    return name, date
+
+
+def speaker_name(speaker: str) -> str:
+    """The name in a speaker as a question words it: "Kenya" in "Kenya's President Ruto"."""
+    title = _TITLE.search(speaker)
+    return _POSSESSIVE.sub("", speaker[: title.start()] if title else speaker).strip()
+
+
 def content_words(text: str) -> list[str]:
     """A question's words without the ones every question has (what, did, say, about, ...)."""
     return [w for w in re.findall(r"[\w'’-]+", text.casefold()) if w not in _SCAFFOLD and not w.isdigit()]

@@ -19,13 +19,14 @@ import math
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
-from embeddings.answer.casing import Casing, everyday_words, header_names
+from embeddings.answer.casing import GENERIC, Casing, everyday_words, header_names
 from embeddings.answer.citations import citation
+from embeddings.answer.conversation import asked_of
 from embeddings.answer.features import (
     RANK_REGISTRY,
     CandidateView,
@@ -35,7 +36,7 @@ from embeddings.answer.features import (
     weighted_share,
 )
 from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary
-from embeddings.answer.question import DateMention, QuestionInfo, name_phrases, understand
+from embeddings.answer.question import DateMention, QuestionInfo, dates_in, name_phrases, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import Models, shipped_models
 from embeddings.corpus import facts
@@ -213,6 +214,9 @@ class Candidates:
     """One row per candidate, one column per registered rank feature (`columns` picks by name)."""
     windows: list[tuple[str, int, int]]
     """(doc_id, start, end) of each candidate's sentence with its neighbours: what labels are read from."""
+    missing: str = ""
+    """What the question asks for that the corpus lacks ("it has no statement by Japan from 2019;
+    Japan's are from 2018 and 2024"): the question is declined with it, whatever the models say."""
 
     @property
     def question(self) -> str:
@@ -292,6 +296,19 @@ def join_words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+MAX_DATES_SAID = 6
+"""Statements whose days a decline lists when a question names a month; beyond, their years."""
+
+
+def _on(day: dt.date, mention: DateMention) -> bool:
+    """Whether a statement's date is the year, month or day a question names."""
+    return (
+        (mention.year is None or mention.year == day.year)
+        and (mention.month is None or mention.month == day.month)
+        and (mention.day is None or mention.day == day.day)
+    )
+
+
 def describe_date(d: DateMention) -> str:
     """A date as the question gave it: "2019", "July 2023", "5 August 2023", "31 May"."""
     month = calendar.month_name[d.month] if d.month else ""
@@ -365,17 +382,61 @@ class SearchEngine:
             return cands
         return self.answer(cands, k)
 
-    def candidates(self, question: str, filters: Filters | None = None) -> Candidates | Answer:
-        """The candidate sentences and their features, or an Answer when there is nothing to rank."""
+    def candidates(
+        self, question: str, filters: Filters | None = None, *, by_speaker: bool = True
+    ) -> Candidates | Answer:
+        """The candidate sentences and their features, or an Answer when there is nothing to rank.
+        With `by_speaker`, a question asking what a speaker said is answered from that speaker's
+        statements (a topic, as compare and timeline weigh one, is not a question)."""
         question = self.with_names(clean_question(question, self.max_question_chars))
         filters = filters or Filters()
+        missing = ""
+        if by_speaker:
+            filters, missing = self._asked_of(question, filters)
         allowed = self._allowed_chunks(filters)
         if allowed is not None and not len(allowed):
             return Answer(question, False, reason=Decline.NO_MATCHING_DOCUMENTS)
         if not self.index.chunks:
             return Answer(question, False, reason=Decline.EMPTY_CORPUS)
         qvec = self.embedder.encode([question])[0]
-        return self._collect(question, qvec, allowed)
+        cands = self._collect(question, qvec, allowed)
+        return replace(cands, missing=missing) if missing else cands
+
+    def _asked_of(self, question: str, filters: Filters) -> tuple[Filters, str]:
+        """The statements a question asks about when it asks what a speaker said ("What did Japan
+        say about ... in November 2024?"): that speaker's, from the dates it names. With none from
+        those dates, the speaker's others, and what is missing, said in the decline. A name after
+        the topic begins is the topic's ("what did Japan say about Russia?"); a question that asks
+        no speaker, or a member who chose the statements, keeps the filters as they are."""
+        if filters.documents or filters.speaker:
+            return filters, ""
+        name, date = asked_of(question, self.names_a_speaker)
+        if not name:
+            return filters, ""
+        # "Japan's Chief Cabinet Secretary Hayashi": Japan's statements, and those reporting Hayashi.
+        person = name.split()[-1] if len(name.split()) > 1 and name.split()[-1].casefold() not in GENERIC else ""
+        docs = [
+            d
+            for d in self.corpus.documents.values()
+            if self.accepts(d, filters)
+            and (self.speaker_matches(d, name) or (person and self.speaker_matches(d, person)))
+        ]
+        if not docs:
+            return filters, ""
+        asked = dates_in(date)
+        dated = [d for d in docs if not asked or any(_on(d.date, m) for m in asked)]
+        if dated:
+            return replace(filters, documents=frozenset(d.doc_id for d in dated)), ""
+        when = join_words([describe_date(m) for m in asked])
+        if any(m.month for m in asked) and len(docs) <= MAX_DATES_SAID:
+            # "no statement by Russia from November 2024; Russia's is from 20 June 2024"
+            days = sorted({d.date for d in docs})
+            have = join_words([describe_date(DateMention(d.year, d.month, d.day)) for d in days])
+        else:
+            have = join_words(sorted({str(d.date.year) for d in docs}))
+        verb = "is" if len(docs) == 1 else "are"
+        missing = f"it has no statement by {name} from {when}; {name}'s {verb} from {have}"
+        return replace(filters, documents=frozenset(d.doc_id for d in docs)), missing
 
     def answer(self, cands: Candidates, k: int = 3, models: Models | None = None) -> Answer:
         """Rank, decide, quote: the part of answering that cross-validation repeats with other models."""
@@ -385,14 +446,18 @@ class SearchEngine:
         scores = rank_scores(cands, models)
         answered, _margin = models.answers(answer_features(cands, scores, models.answerable.features))
         order = np.argsort(-scores, kind="stable")
-        if not answered:
+        if not answered or cands.missing:
             # Point to the nearest passages only when the question shares words with the corpus: for
             # a question about something else entirely, "nearest" would mean nothing.
             nearest = (
                 self._pick(cands, scores, order, 2, heading_ok=False) if cands.view.question.unknown_words < 1.0 else []
             )
             return Answer(
-                cands.question, False, reason=Decline.NOTHING_ANSWERS, nearest=nearest, scope=self._scope(cands.view)
+                cands.question,
+                False,
+                reason=Decline.NOTHING_ANSWERS,
+                nearest=nearest,
+                scope=cands.missing or self._scope(cands.view),
             )
         results = self._pick(cands, scores, order, k, heading_ok=cands.info.about_document)
         return Answer(cands.question, True, results)
