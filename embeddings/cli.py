@@ -468,6 +468,7 @@ def _chat_reply(service: Verbatim, line: str, color: bool, previous: Turn | None
             "  /compare TOPIC; SPEAKER, SPEAKER   positions side by side\n"
             "  /timeline TOPIC                    the statements on it, oldest first\n"
             "  /new                               start a new conversation\n"
+            "  /quit                              end (Ctrl-D too)\n"
             "For dates and more, use `verbatim compare` and `verbatim timeline` (see --help)."
         ), previous
     if command == "/new":
@@ -492,7 +493,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     service = opened(settings)
     print(
         f"Verbatim console: {len(service.corpus)} statements. Ask a question and follow it up (“and Russia?”,"
-        " “more”), or `/compare TOPIC; SPEAKER, ...`, `/timeline TOPIC`, `/new`; an empty line or Ctrl-D ends."
+        " “more”), or `/compare TOPIC; SPEAKER, ...`, `/timeline TOPIC`, `/new`, `/help`; `/quit` or Ctrl-D ends."
     )
     color = sys.stdout.isatty()
     previous: Turn | None = None
@@ -505,6 +506,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print()
             return 0
         if not question:
+            continue  # an Enter pressed by mistake does not end the conversation
+        if question in ("/quit", "/exit"):
             return 0
         try:
             reply, previous = _chat_reply(service, question, color, previous)

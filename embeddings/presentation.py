@@ -113,14 +113,7 @@ def render_answer(answer: Answer, corpus: Corpus, *, color: bool = False, width:
         out += [f"    {line}" for line in lines[1:-1]]
         if len(lines) > 1:
             out.append(f"    {lines[-1]}”")
-        out.append(
-            textwrap.fill(
-                f"— {result.citation}  [{result.doc_id}]",
-                width=width,
-                initial_indent="    ",
-                subsequent_indent="      ",
-            )
-        )
+        out.append(_citation_line(result, width))
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -132,12 +125,21 @@ def _passage(result: Result, color: bool, width: int, label: str) -> list[str]:
     out += [f"    {line}" for line in lines[1:-1]]
     if len(lines) > 1:
         out.append(f"    {lines[-1]}”")
-    out.append(
-        textwrap.fill(
-            f"— {result.citation}  [{result.doc_id}]", width=width, initial_indent="    ", subsequent_indent="      "
-        )
-    )
+    out.append(_citation_line(result, width))
     return out
+
+
+def _citation_line(result: Result, width: int) -> str:
+    """The citation wrapped to the terminal, never inside a word: an id or a symbol broken at its
+    hyphens could not be copied back into `verbatim source`."""
+    return textwrap.fill(
+        f"— {result.citation}  [{result.doc_id}]",
+        width=width,
+        initial_indent="    ",
+        subsequent_indent="      ",
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
 
 
 # -- shared wording --------------------------------------------------------------------------------

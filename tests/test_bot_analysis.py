@@ -253,7 +253,9 @@ def test_the_speaker_filter_matches_names_and_aliases_not_substrings(fake_engine
 
     assert speakers("the US") == speakers("South Korea") == speakers("ROK") == {"003_98d10b9dfbac6c7a"}
     assert "004_98d5f114bee79a04" not in speakers("US"), "'US' is not inside 'Russian'"
-    assert speakers("TASS") == {"004_98d5f114bee79a04"}
+    assert speakers("TASS") == speakers("tass") == {"004_98d5f114bee79a04"}
+    assert speakers("the us") == speakers("the US"), "a name typed as a speaker is a name, in any case"
+    assert fake_engine.with_names("dprk-russia arms transfers") == "DPRK-Russia arms transfers"
     assert speakers("A") == speakers("I") == speakers("The") == set(), "a name of stop words is not inside every name"
     assert len(speakers("Japan")) == 4
     answer = fake_engine.search("arms transfers", k=3, filters=Filters.parse(speaker="the US"))

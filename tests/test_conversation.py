@@ -135,12 +135,13 @@ def test_an_older_state_file_gains_the_conversations_table(tmp_path: Path) -> No
 
 
 def test_chat_follows_up_and_starts_over(run) -> None:  # type: ignore[no-untyped-def]
-    lines = "\n".join([FIRST, "and the US?", "/new", "and the US?", ""])
+    lines = "\n".join([FIRST, "", "and the US?", "/new", "and the US?", "/quit", "never read", ""])
     code, out, _ = run("chat", stdin=lines)
     assert code == 0
     assert out.count("Read as: what did the US say about the ICBM launch in November 2024?") == 1
     assert "A new conversation" in out
     assert "Nothing to follow up here: ask a whole question first" in out, "after /new there is nothing to follow"
+    assert "never read" not in out, "/quit ends the conversation; an empty line does not"
 
 
 def _conversation(turns: list[dict[str, Any]], cid: str = "c1") -> str:

@@ -516,3 +516,20 @@ def test_control_characters_from_a_source_are_not_saved(corpus_dir: Path) -> Non
     path = save(draft, corpus_dir)
     saved = load_corpus(corpus_dir)
     assert not saved.issues and any(d.path == path.name for d in saved.documents.values())
+
+
+def test_an_id_made_from_a_long_title_ends_on_a_whole_word_and_a_citation_never_breaks_it() -> None:
+    from types import SimpleNamespace
+
+    from embeddings.ingest.add import MAX_SLUG, Draft, document_id
+    from embeddings.presentation import _citation_line
+
+    title = "Statement by H.E. the Permanent Representative of Kenya on the situation in Haiti and the mission"
+    doc_id = document_id(Draft("kenya.html", {"title": title, "date": "2024-10-02"}, ""))
+    assert doc_id == "2024-10-02_statement-by-h-e-the-permanent-representative-of-kenya-on"
+    assert len(doc_id.split("_", 1)[1]) <= MAX_SLUG
+    cited = SimpleNamespace(
+        citation="Statement by the Permanent Representative of Kenya, New York, 2 October 2024", doc_id=doc_id
+    )
+    line = _citation_line(cited, width=60)  # type: ignore[arg-type]
+    assert f"[{doc_id}]" in line.replace("\n      ", " "), "the id stays on one line"

@@ -97,7 +97,7 @@ class Casing:
             forms.setdefault(key, name)
         self._forms = forms
         alternatives = "|".join(re.escape(k) for k in sorted(forms, key=len, reverse=True))
-        self._pattern = re.compile(rf"(?<![\w'’-])(?:{alternatives})(?![\w-])", re.IGNORECASE) if forms else None
+        self._pattern = re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w])", re.IGNORECASE) if forms else None
 
     def apply(self, text: str) -> str:
         """`text` with each known name typed all in lower case written as the corpus writes it."""

@@ -296,6 +296,13 @@ def join_words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_SHORT_WORD = re.compile(r"\b[a-z]{2,4}\b")
+
+
+def _upper(match: re.Match[str]) -> str:
+    return match.group(0).upper()
+
+
 MAX_DATES_SAID = 6
 """Statements whose days a decline lists when a question names a month; beyond, their years."""
 
@@ -848,6 +855,10 @@ class SearchEngine:
         tokens = set(self.tokenizer.names(name))
         # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
         groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
+        if not groups:
+            # A name typed as a speaker is a name: "the us" is the US there, though "us" is a word.
+            shouted = set(self.tokenizer.names(_SHORT_WORD.sub(_upper, name)))
+            groups = {t for t in shouted if "_" in t or t in self.tokenizer.group_tokens}
         return frozenset(groups or tokens)
 
     def _header_tokens(self, doc: Document) -> frozenset[str]:

@@ -215,6 +215,9 @@ def _title_from_name(found: Detected, origin: str) -> None:
         found.propose("title", title, "from the file or link's name")
 
 
+MAX_SLUG = 60
+
+
 def document_id(draft: Draft) -> str:
     """`2024-11-08_fsc-pc-del-51-24`: date then symbol (or title), readable in citations."""
     wanted = draft.fields.get("id", "")
@@ -223,7 +226,11 @@ def document_id(draft: Draft) -> str:
             raise IngestError(f"id {wanted!r} may hold only letters, digits, '.', '_' and '-'")
         return wanted
     basis = draft.fields.get("symbol") or draft.fields.get("title", "statement")
-    slug = re.sub(r"[^a-z0-9]+", "-", basis.lower()).strip("-")[:60].strip("-") or "statement"
+    slug = re.sub(r"[^a-z0-9]+", "-", basis.lower()).strip("-")
+    if len(slug) > MAX_SLUG:
+        cut = slug[: MAX_SLUG + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:MAX_SLUG]  # whole words: "...-of-kenya", not "...-on-th"
+    slug = slug.strip("-") or "statement"
     return f"{draft.fields.get('date', 'undated')}_{slug}"
 
 
