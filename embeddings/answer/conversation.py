@@ -452,6 +452,13 @@ def _same_name(a: str, b: str) -> bool:
     return bool(a and b) and bare(a) == bare(b)
 
 
+def _dates_asked(rest: str, own: Turn, previous: Turn) -> str:
+    """The dates a follow-up names ("in 2023", "what about November?"), in the previous year when
+    it names only a month."""
+    month = _MONTH_REST.fullmatch(rest)
+    return _in_year_of(own.dates or (month.group(1) if month else ""), previous.dates)
+
+
 def _in_year_of(dates: str, previous: str) -> str:
     """ "and in November?" after a question about July 2024 asks about November 2024."""
     years = re.findall(r"\b(?:19|20)\d\d\b", previous)
@@ -535,8 +542,7 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     rest = text[ellipsis.end() :] if ellipsis else text
     own = parse(rest, is_speaker, is_venue)
     shifted = _shift_year(previous.dates, rest)
-    month = _MONTH_REST.fullmatch(rest)
-    dates = shifted or _in_year_of(own.dates or (month.group(1) if month else ""), previous.dates)
+    dates = shifted or _dates_asked(rest, own, previous)
     venue = own.venue
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis
