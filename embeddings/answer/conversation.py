@@ -353,6 +353,15 @@ _STATEMENT_DATE = re.compile(r"\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
 """A date that ends the question ("... about the ICBM launch in 2019?"): when the statement was made."""
 
 
+_OCCASION_DATE = re.compile(
+    r"\b(?:in|at|during)\s+(?:the\s+|its\s+|his\s+|her\s+|their\s+)?(?:(?P<year>(?:19|20)\d\d)\s+"
+    r"(?i:UN\s+|United Nations\s+)?(?i:General Assembly|UNGA|general debate|speech|statement|address|session|"
+    r"Security Council)|(?i:UNGA|the General Assembly|the general debate)\s+(?:of\s+|in\s+)?(?P<after>(?:19|20)\d\d))\b"
+)
+"""A year that names the occasion ("at the 2019 UN General Assembly", "in its 2023 speech", "at UNGA
+2024"): when the statement was made, wherever it stands in the question."""
+
+
 def asked_of(question: str, is_speaker: IsSpeaker) -> tuple[str, str]:
     """The speaker a question asks what it said, and the date it asks it of, if the question says
     both plainly ("What did Japan say about the ICBM launch in 2019?" gives Japan and 2019);
@@ -362,9 +371,11 @@ def asked_of(question: str, is_speaker: IsSpeaker) -> tuple[str, str]:
     name = _POSSESSIVE.sub("", m.group("name")).strip() if m else ""
     if not name or not is_speaker(name):
         return "", ""
-    end = _STATEMENT_DATE.search(m.group("rest")) if m else None
+    rest = m.group("rest") if m else ""
+    end = _STATEMENT_DATE.search(rest)
     date = end.group("date") if end and date_spans(end.group("date")) == [(0, len(end.group("date")))] else ""
-    return name, date
+    occasion = _OCCASION_DATE.search(rest)
+    return name, date or (occasion.group("year") or occasion.group("after") if occasion else "")
 
 
 def speaker_name(speaker: str) -> str:
