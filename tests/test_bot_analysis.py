@@ -286,6 +286,11 @@ def test_a_country_is_not_found_inside_a_longer_country_name(
     for country in NESTED_NAMES:
         assert speakers(country) == [country], f"{country} names its own statement only"
     assert speakers("Republic of South Sudan") == ["South Sudan"]
+    for country in ("South Sudan", "Equatorial Guinea"):
+        cands = engine.candidates(f"What did {country} say about the dam upstream?")
+        assert {engine.index.chunks[int(c)].doc_id for c in cands.chunk_ids} == {  # type: ignore[union-attr]
+            f"nested{NESTED_NAMES.index(country)}"
+        }, f"a question asking {country} is answered from its statement alone"
     sudan = compare(engine, "the dam upstream", ["Sudan"])
     assert {r.doc_id for p in sudan.positions for r in p.passages} == {"nested0"}
     assert [d.organisation for p in sudan.positions for d in p.checked] == ["Government of Sudan"]

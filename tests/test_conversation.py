@@ -60,6 +60,7 @@ KEYWORDS = "sanctions on oil tankers and ship-to-ship transfers"
         ("did they say what Pyongyang gets?", Reading.REFERENCE, f"Did Japan say what Pyongyang gets {NOV}"),
         ("did it point out that Russia voted?", Reading.REFERENCE, f"Did Japan point out that Russia voted {NOV}"),
         ("did Brazil say anything like that?", Reading.SPEAKER, f"What did Brazil say about {LAUNCH}"),
+        ("did Brazil say anything like that about Gaza?", Reading.SPEAKER, f"What did Brazil say about Gaza {NOV}"),
         ("Russia's line on that in 2023?", Reading.SPEAKER, "What did Russia say about the ICBM launch in 2023?"),
         ("and what did Russia's own delegation say about it", Reading.SPEAKER, f"What did Russia say about {LAUNCH}"),
         ("what did Russia say about the sanctions imposed on it?", Reading.FRESH,
@@ -194,6 +195,8 @@ def test_a_follow_up_can_move_the_question_to_another_venue() -> None:
 def test_a_speaker_who_was_the_topic_answers_about_the_speaker_before() -> None:
     first = parse("What did Japan say about Russia in 2024?", speaker)
     assert read("and what did Russia say?", first, speaker).question == "What did Russia say about Japan in 2024?"
+    titled = parse("What did Japan's foreign minister say about Russia in 2024?", speaker)
+    assert read("and what did Russia say?", titled, speaker).question == "What did Russia say about Japan in 2024?"
     assert read("and Brazil?", first, speaker).question == "What did Brazil say about Russia in 2024?"
 
 
@@ -211,10 +214,13 @@ def test_names_typed_in_lower_case_are_read_as_names() -> None:
         Document(f"d{n}", "Statement", speaker, venue, dt.date(2024, 1, 1), "We made a call to youth.", "", org)
         for n, (speaker, org, venue) in enumerate(headers)
     ]
-    names = header_names(docs, ["United States", "US", "WHO", "North Korea"])
+    names, strong = header_names(docs, ["United States", "US", "WHO", "North Korea"])
+    assert {"Barbados", "United States"} <= strong
     assert {"Barbados", "Mottley", "Japan", "TASS", "Saint Vincent and the Grenadines"} <= names
     assert not {"Prime", "Minister", "Prime Minister", "Permanent", "General"} & names, "titles are not names"
-    casing = Casing(names, frozenset({"made", "youth", "us", "who", "a", "to", "we", "call"}))
+    casing = Casing(
+        names, frozenset({"made", "youth", "us", "who", "a", "to", "we", "call", "united", "states"}), strong
+    )
     assert casing.apply("and barbados?") == "and Barbados?"
     assert casing.apply("did the prime minister of barbados") == "did the prime minister of Barbados", "a title"
     assert casing.apply("what did mottley say about debt") == "what did Mottley say about debt"
@@ -225,6 +231,13 @@ def test_names_typed_in_lower_case_are_read_as_names() -> None:
         "what did Japan tell the OSCE about North Korea"
     )
     assert casing.apply("did they tell us who made the youth plan?") == "did they tell us who made the youth plan?"
+    assert casing.apply("and the united states?") == "and the United States?", "a listed name, though its words are not"
+    assert (
+        Casing(["Development Cooperation"], frozenset({"development", "cooperation"})).apply(
+            "and development cooperation?"
+        )
+        == "and development cooperation?"
+    ), "a title's everyday words are no name"
     assert casing.apply("and JAPAN? and Tass?") == "and JAPAN? and Tass?", "what a member capitalised is kept"
     assert casing.apply("the japanese view, barbadosian") == "the japanese view, barbadosian", "whole words only"
 

@@ -36,6 +36,8 @@ GENERIC = TITLES | _title_words()["words"]
 _RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|and|for|de|al)\s+)*[A-Z][\w'’.-]*)*")
 _OF = re.compile(r"\s+of\s+(?:the\s+)?")
 MIN_NAME = 3
+_BRACKETED = re.compile(r"\(([^()]+)\)")
+_GOVERNMENT = re.compile(r"\bGovernments? of (?:the )?([^,;()]+)")
 SAMPLE_DOCUMENTS = 400
 """Statements whose text shows which words are everyday words: enough to meet every common word,
 few enough to read in a blink at any corpus size."""
@@ -53,15 +55,21 @@ def everyday_words(documents: Iterable[Document], sample: int = SAMPLE_DOCUMENTS
     return frozenset(words)
 
 
-def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> set[str]:
-    """The names the corpus writes in its headers (speakers, countries, venues) and the alias list."""
+def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> tuple[set[str], frozenset[str]]:
+    """The names the corpus writes in its headers (speakers, countries, venues) and the alias list;
+    and of them the ones that are names whatever their words: the alias list's, a country in
+    brackets ("(United Kingdom)") and what follows "Government of"."""
     names: set[str] = set()
+    strong: set[str] = set()
     for doc in documents:
         for field in (doc.speaker, doc.organisation, doc.venue):
             for run in _RUN.findall(field):
                 names.update(_names_in_run(run))
-    names.update(a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper()))  # "UN", "EU"
-    return names
+        strong.update(m.strip() for m in _BRACKETED.findall(doc.speaker))
+        strong.update(m.strip() for m in _GOVERNMENT.findall(doc.organisation))
+    listed = {a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper())}  # "UN", "EU"
+    names |= listed | strong
+    return names, frozenset(listed | strong)
 
 
 def _names_in_run(run: str) -> list[str]:
@@ -88,12 +96,17 @@ def _names_in_run(run: str) -> list[str]:
 class Casing:
     """Names restored to their capitals in a question typed in lower case."""
 
-    def __init__(self, names: Iterable[str], everyday: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, names: Iterable[str], everyday: frozenset[str] = frozenset(), strong: frozenset[str] = frozenset()
+    ) -> None:
+        """`strong`: names that are names whatever their words (countries, the alias list's)."""
         forms: dict[str, str] = {}
         for name in sorted(set(names), key=len, reverse=True):
             key = name.casefold()
             if key in everyday or key in GENERIC or not any(c.isupper() for c in name):
                 continue
+            if name not in strong and all(w in everyday or w in GENERIC for w in key.split()):
+                continue  # "Development Cooperation" in a minister's title is not a name
             forms.setdefault(key, name)
         self._forms = forms
         alternatives = "|".join(re.escape(k) for k in sorted(forms, key=len, reverse=True))

@@ -154,6 +154,8 @@ _BACK_TO_TOPIC = re.compile(
 """Words pointing back at the topic just asked about: "anything like that", "say about it",
 "Japan's line on that back in 2018" (not "about that treaty", a topic of its own, nor "the
 sanctions imposed on it")."""
+_POINTER = re.compile(r"(?:it|that|this)(?:\s+(?:in|at|back|during|then)\b.*)?", re.IGNORECASE)
+"""A topic that only points back ("it", "that back in 2018"), not one of its own ("Gaza")."""
 _MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
 """A follow-up's whole remainder a month ("what about November?"): a date, not a topic."""
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
@@ -349,7 +351,7 @@ _ASKED = re.compile(
 ...", "did the EU mention ...": a name between an auxiliary and a verb of saying."""
 _REPORTED = re.compile(r"\b(?:according to|as reported by|reported by|per the|quoted by)\b", re.IGNORECASE)
 """What one speaker said as another reports it ("what did Tokyo accuse Moscow of, according to TASS?")."""
-_STATEMENT_DATE = re.compile(r"\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
+_STATEMENT_DATE = re.compile(r".*\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
 """A date that ends the question ("... about the ICBM launch in 2019?"): when the statement was made."""
 
 
@@ -560,9 +562,9 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     back = _BACK_TO_TOPIC.search(rest)
     named = "" if own.topic or dates or venue else _remainder_name(rest, is_speaker)
     speaker = "" if referring else own.speaker or named
-    topic = "" if back else own.topic
+    topic = "" if back and (not own.topic or _POINTER.fullmatch(own.topic)) else own.topic
     if speaker and not topic and _same_name(speaker, previous.topic) and previous.speaker:
-        topic = previous.speaker  # "what did Guyana say about Venezuela?" "and what did Venezuela say?"
+        topic = speaker_name(previous.speaker)  # "Guyana on Venezuela?" "and what did Venezuela say?"
     if not topic and not speaker and not dates and not venue:
         leftover = content_words(rest)
         topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""

@@ -420,14 +420,12 @@ class SearchEngine:
         name, date = asked_of(question, self.names_a_speaker)
         if not name:
             return filters, ""
-        # "Japan's Chief Cabinet Secretary Hayashi": Japan's statements, and those reporting Hayashi.
-        person = name.split()[-1] if len(name.split()) > 1 and name.split()[-1].casefold() not in GENERIC else ""
-        docs = [
-            d
-            for d in self.corpus.documents.values()
-            if self.accepts(d, filters)
-            and (self.speaker_matches(d, name) or (person and self.speaker_matches(d, person)))
-        ]
+        spoken = self._spoken_by(name)
+        docs = [self.corpus.documents[d] for d in sorted(spoken)]
+        within = [d for d in docs if self.accepts(d, filters)]
+        if docs and not within:
+            return filters, f"it has no statement by {name} within those dates"
+        docs = within
         if not docs:
             return filters, ""
         asked = dates_in(date)
@@ -822,14 +820,43 @@ class SearchEngine:
     @cached_property
     def _casing(self) -> Casing:
         documents = self.corpus.documents.values()
-        return Casing(header_names(documents, self.tokenizer.aliases.names), everyday_words(documents) | stopwords())
+        names, strong = header_names(documents, self.tokenizer.aliases.names)
+        return Casing(names, everyday_words(documents) | stopwords(), strong)
+
+    def _spoken_by(self, name: str) -> set[str]:
+        """Ids of the statements whose speaker or organisation names `name`, from the header tokens'
+        inverted lists (a question costs no pass over the corpus). A name with more than a country
+        in it ("Japan's Chief Cabinet Secretary Hayashi") also finds the statements reporting its
+        last word's bearer (Hayashi, in a news agency's report); a country's name never its part
+        ("South Sudan" is not "Sudan")."""
+        wanted = self._speaker_name_tokens(name)
+        found = self._documents_with_all(wanted)
+        words = set(self.tokenizer.names(name))
+        last = name.split()[-1] if len(name.split()) > 1 else ""
+        if last and words - wanted and last.casefold() not in GENERIC:
+            found |= self._documents_with_all(self._speaker_name_tokens(last))
+        return found
+
+    def _documents_with_all(self, tokens: frozenset[str]) -> set[str]:
+        if not tokens:
+            return set()
+        lists = [self._speaker_index.get(t, frozenset()) for t in tokens]
+        return set(frozenset.intersection(*lists)) if lists else set()
+
+    @cached_property
+    def _speaker_index(self) -> dict[str, frozenset[str]]:
+        """Header token -> ids of the statements whose speaker or organisation has it."""
+        index: dict[str, set[str]] = {}
+        for doc in self.corpus.documents.values():
+            for token in self._header_tokens(doc):
+                index.setdefault(token, set()).add(doc.doc_id)
+        return {t: frozenset(ids) for t, ids in index.items()}
 
     def names_a_speaker(self, name: str) -> bool:
         """Whether some statement's speaker or organisation is `name` (as `speaker_matches` reads
         it): how a follow-up tells "and Russia?" (another speaker) from "and sanctions?" (another
         topic). The name is read once, whatever the size of the corpus."""
-        wanted = self._speaker_name_tokens(name)
-        return bool(wanted) and any(wanted <= self._header_tokens(d) for d in self.corpus.documents.values())
+        return bool(self._documents_with_all(self._speaker_name_tokens(name)))
 
     def names_a_venue(self, name: str) -> bool:
         """Whether some statement's venue holds every keyword of `name` ("the OSCE", "the Security
