@@ -303,6 +303,10 @@ def _upper(match: re.Match[str]) -> str:
     return match.group(0).upper()
 
 
+MAX_ASKED_STATEMENTS = 60
+"""Statements a question asking one speaker is limited to, at most: every passage of each is a
+candidate, so beyond this (a speaker with hundreds of statements) the header match, which weighs
+the speaker among all candidates, is left to find them."""
 MAX_DATES_SAID = 6
 """Statements whose days a decline lists when a question names a month; beyond, their years."""
 
@@ -430,6 +434,8 @@ class SearchEngine:
             return filters, ""
         asked = dates_in(date)
         dated = [d for d in docs if not asked or any(_on(d.date, m) for m in asked)]
+        if len(dated) > MAX_ASKED_STATEMENTS:
+            return filters, ""  # a prolific speaker: its statements are found by the header match
         if dated:
             return replace(filters, documents=frozenset(d.doc_id for d in dated)), ""
         when = join_words([describe_date(m) for m in asked])
@@ -441,6 +447,8 @@ class SearchEngine:
             have = join_words(sorted({str(d.date.year) for d in docs}))
         verb = "is" if len(docs) == 1 else "are"
         missing = f"it has no statement by {name} from {when}; {name}'s {verb} from {have}"
+        if len(docs) > MAX_ASKED_STATEMENTS:
+            return filters, missing
         return replace(filters, documents=frozenset(d.doc_id for d in docs)), missing
 
     def answer(self, cands: Candidates, k: int = 3, models: Models | None = None) -> Answer:
@@ -904,7 +912,10 @@ class SearchEngine:
         if not filters.active():
             return None
         ids: list[int] = []
-        for doc in self.corpus.documents.values():
+        documents = self.corpus.documents
+        # Statements named by id are looked up, not searched for among all of them.
+        chosen = [documents[d] for d in filters.documents if d in documents] if filters.documents else None
+        for doc in chosen if chosen is not None else documents.values():
             if self.accepts(doc, filters):
                 ids.extend(self.index.doc_chunks.get(doc.doc_id, []))
         return np.asarray(sorted(ids), dtype=np.int64)
