@@ -881,8 +881,9 @@ class SearchEngine:
     def speaker_matches(self, doc: Document, name: str) -> bool:
         """Whether a statement's speaker or organisation names `name`, word for word through the
         keyword tokenizer and its aliases: "the US" finds "United States", "South Korea" finds
-        "ROK", and "US" never matches inside "Russian". A name of stop words only ("A", "The")
-        names nobody, not everybody."""
+        "ROK", and "US" never matches inside "Russian". A several-word alias is one name: "Sudan"
+        is not in "South Sudan", and "Korea" alone names neither Korea (it could be either). A
+        name of stop words only ("A", "The") names nobody, not everybody."""
         wanted = self._speaker_name_tokens(name)
         return bool(wanted) and wanted <= self._header_tokens(doc)
 
