@@ -105,16 +105,9 @@ def render_answer(answer: Answer, corpus: Corpus, *, color: bool = False, width:
     if not answer.answered or not answer.results:
         first, *rest = decline_lines(answer, corpus)
         return "\n".join([first, *rest[:1], *(f"  - {s}" for s in rest[1:])])
-    marks = (BOLD, RESET) if color else ("**", "**")
     out: list[str] = []
     for n, result in enumerate(answer.results, 1):
-        lines = marked_quote(result, *marks).split("\n")
-        out.append(f"[{n}] “{lines[0]}" + ("”" if len(lines) == 1 else ""))
-        out += [f"    {line}" for line in lines[1:-1]]
-        if len(lines) > 1:
-            out.append(f"    {lines[-1]}”")
-        out.append(_citation_line(result, width))
-        out.append("")
+        out += [*_passage(result, color, width, f"[{n}]"), ""]
     return "\n".join(out).rstrip()
 
 

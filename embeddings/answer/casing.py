@@ -29,9 +29,10 @@ def _title_words() -> dict[str, frozenset[str]]:
     return {name: frozenset(words) for name, words in sections.items()}
 
 
-TITLES = _title_words()["titles"]
+_SECTIONS = _title_words()
+TITLES = _SECTIONS["titles"]
 """Titles and offices: a run of header words with one in it ("Prime Minister") is not a name."""
-GENERIC = TITLES | _title_words()["words"]
+GENERIC = TITLES | _SECTIONS["words"]
 """Words of headers that are not names on their own ("general", "united")."""
 _RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|and|for|de|al)\s+)*[A-Z][\w'’.-]*)*")
 _OF = re.compile(r"\s+of\s+(?:the\s+)?")
@@ -101,7 +102,7 @@ class Casing:
     ) -> None:
         """`strong`: names that are names whatever their words (countries, the alias list's)."""
         forms: dict[str, str] = {}
-        for name in sorted(set(names), key=len, reverse=True):
+        for name in sorted(set(names)):
             key = name.casefold()
             if key in everyday or key in GENERIC or not any(c.isupper() for c in name):
                 continue

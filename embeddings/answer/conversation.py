@@ -335,6 +335,7 @@ _AFTER_SPEAKER = frozenset(
 )
 """Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
 _POSSESSIVE = re.compile(r"(?:['’]s?|['’])$")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 _NAME = r"(?:the\s+)?[A-Z][\w.'’-]*(?:\s+(?:(?:of|and)\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*"
@@ -371,9 +372,9 @@ def asked_of(question: str, is_speaker: IsSpeaker) -> tuple[str, str]:
     report says someone said is the report's."""
     m = None if _REPORTED.search(question) else _ASKED.search(question)
     name = _POSSESSIVE.sub("", m.group("name")).strip() if m else ""
-    if not name or not is_speaker(name):
+    if m is None or not name or not is_speaker(name):
         return "", ""
-    rest = m.group("rest") if m else ""
+    rest = m.group("rest")
     end = _STATEMENT_DATE.search(rest)
     date = end.group("date") if end and date_spans(end.group("date")) == [(0, len(end.group("date")))] else ""
     occasion = _OCCASION_DATE.search(rest)
@@ -450,7 +451,7 @@ def parse(question: str, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) ->
 def _shift_year(dates: str, text: str) -> str:
     """ "the year before" read against the previous question's year: 2023 -> 2022."""
     m = _YEAR_SHIFT.search(text)
-    years = re.findall(r"\b(?:19|20)\d\d\b", dates)
+    years = _YEAR.findall(dates)
     if not m or len(years) != 1:
         return ""
     word = next(g for g in m.groups() if g).lower()
@@ -474,8 +475,8 @@ def _dates_asked(rest: str, own: Turn, previous: Turn) -> str:
 
 def _in_year_of(dates: str, previous: str) -> str:
     """ "and in November?" after a question about July 2024 asks about November 2024."""
-    years = re.findall(r"\b(?:19|20)\d\d\b", previous)
-    if not dates or re.search(r"\b(?:19|20)\d\d\b", dates) or len(set(years)) != 1:
+    years = _YEAR.findall(previous)
+    if not dates or _YEAR.search(dates) or len(set(years)) != 1:
         return dates
     return f"{dates} {years[0]}"
 

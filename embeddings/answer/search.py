@@ -848,8 +848,7 @@ class SearchEngine:
     def _documents_with_all(self, tokens: frozenset[str]) -> set[str]:
         if not tokens:
             return set()
-        lists = [self._speaker_index.get(t, frozenset()) for t in tokens]
-        return set(frozenset.intersection(*lists)) if lists else set()
+        return set(frozenset.intersection(*(self._speaker_index.get(t, frozenset()) for t in tokens)))
 
     @cached_property
     def _speaker_index(self) -> dict[str, frozenset[str]]:
