@@ -103,6 +103,11 @@ class Evaluation:
 StatementsAdded = Callable[[list[Document]], None]
 
 
+def _quoted(answer: Answer) -> tuple[str, ...]:
+    """The statements an answer quoted, best first: what "that statement" points at next."""
+    return tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
+
+
 @dataclass(frozen=True)
 class Followed:
     """A message answered in its conversation."""
@@ -206,8 +211,7 @@ class Verbatim:
         else:
             filters = Filters(documents=reading.documents) if reading.documents else None
             answer = engine.search(reading.question, k, filters)
-        shown = tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
-        turn = dataclasses.replace(reading.turn, documents=shown, shown=reading.skip + len(answer.results))
+        turn = dataclasses.replace(reading.turn, documents=_quoted(answer), shown=reading.skip + len(answer.results))
         return Followed(reading, answer, turn)
 
     def turn_for(self, question: str, answer: Answer) -> Turn:
@@ -215,8 +219,7 @@ class Verbatim:
         follow it up."""
         engine = self._searcher()
         turn = parse(engine.with_names(question), engine.names_a_speaker, engine.names_a_venue)
-        shown = tuple(dict.fromkeys(r.doc_id for r in answer.results)) if answer.answered else ()
-        return dataclasses.replace(turn, documents=shown, shown=len(answer.results) if answer.answered else 0)
+        return dataclasses.replace(turn, documents=_quoted(answer), shown=len(answer.results) if answer.answered else 0)
 
     def conversation(self, key: str) -> Turn | None:
         """The last question of a conversation kept in the state store (a thread, a reply chain),
