@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 
+from embeddings.answer.headers import misspelt_countries
 from embeddings.corpus.documents import Document
 
 
@@ -68,6 +69,7 @@ def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> 
                 names.update(_names_in_run(run))
         strong.update(m.strip() for m in _BRACKETED.findall(doc.speaker))
         strong.update(m.strip() for m in _GOVERNMENT.findall(doc.organisation))
+        strong.update(misspelt_countries(f"{doc.speaker} {doc.organisation}"))
     listed = {a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper())}  # "UN", "EU"
     names |= listed | strong
     return names, frozenset(listed | strong)

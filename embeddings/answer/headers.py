@@ -22,6 +22,8 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from embeddings.answer.question import DateMention, name_phrases
 from embeddings.corpus.documents import Document
@@ -46,6 +48,65 @@ def expand_adjectives(text: str) -> str:
     table = irregular_adjectives()
     words = text.split()
     extra = [table[w.strip(".,;:!?()\"'’").lower()] for w in words if w.strip(".,;:!?()\"'’").lower() in table]
+    return text if not extra else text + " " + " ".join(extra)
+
+
+@cache
+def countries() -> dict[int, list[str]]:
+    """The states of `countries.txt` by their number of words."""
+    text = resources.files("embeddings.data").joinpath("countries.txt").read_text(encoding="utf-8")
+    by_words: dict[int, list[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            by_words.setdefault(len(line.split()), []).append(line.strip())
+    return by_words
+
+
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:and|of|the)\s+)*[A-Z][\w'’-]*)*")
+_COUNTRY_PLACE = re.compile(
+    r"\(([^()]+)\)|\b(?:Governments?|Delegation|Permanent Mission|Ministry of Foreign Affairs) of (?:the )?([^,;()]+)"
+)
+"""Where a header names a state ("(Philippines)", "Government of ..."): a person's name next to it
+may be one typo from a state's ("Giorgia", "Osman") and is not one."""
+
+
+@cache
+def misspelt_countries(text: str) -> tuple[str, ...]:
+    """The states a header writes with one typo ("Phlippines", "Dominia", "Lybia"), by their
+    names: a member asking about the Philippines expects that statement too. Only a run of
+    capitalised words that is no state's name, one edit from exactly one state's name of as many
+    words, with the same first letter and at least five letters (Zambia is no typo of Gambia, nor
+    Iran of Iraq)."""
+    found: list[str] = []
+    places = " ; ".join(m.group(1) or m.group(2) for m in _COUNTRY_PLACE.finditer(text))
+    for run in _CAPITALISED_RUN.findall(places):
+        words = run.split()
+        for size in range(1, len(words) + 1):
+            for start in range(len(words) - size + 1):
+                phrase = " ".join(words[start : start + size]).casefold()
+                named = countries().get(size, [])
+                if len(phrase) < 5 or phrase in (c.casefold() for c in named):
+                    continue
+                near = [
+                    c
+                    for c, _distance, _ in process.extract(
+                        phrase,
+                        named,
+                        scorer=DamerauLevenshtein.distance,
+                        processor=str.casefold,
+                        score_cutoff=1,
+                        limit=3,
+                    )
+                    if c[0].casefold() == phrase[0] and not same_name(phrase, c.casefold())  # "Dominican": adjective
+                ]
+                if len(near) == 1 and near[0] not in found:
+                    found.append(near[0])
+    return tuple(found)
+
+
+def with_misspelt_countries(text: str) -> str:
+    """A header field with the states it misspells appended by their names."""
+    extra = misspelt_countries(text)
     return text if not extra else text + " " + " ".join(extra)
 
 
@@ -131,7 +192,7 @@ class MetadataIndex:
             return found
 
         for position, doc in enumerate(documents):
-            who = tokens(doc.speaker) | tokens(doc.organisation)
+            who = tokens(with_misspelt_countries(doc.speaker)) | tokens(with_misspelt_countries(doc.organisation))
             rest = tokens(doc.title) | tokens(doc.venue) | tokens(f"{doc.kind} {doc.symbol}")
             self.documents[doc.doc_id] = doc
             self.who[doc.doc_id] = who

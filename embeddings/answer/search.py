@@ -35,7 +35,7 @@ from embeddings.answer.features import (
     rank_matrix,
     weighted_share,
 )
-from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary
+from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary, with_misspelt_countries
 from embeddings.answer.question import DateMention, QuestionInfo, dates_in, name_phrases, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import Models, shipped_models
@@ -900,7 +900,7 @@ class SearchEngine:
         header = self._speaker_tokens.get(doc.doc_id)
         if header is None:
             header = self._speaker_tokens[doc.doc_id] = frozenset(
-                self.tokenizer.names(f"{doc.speaker} {doc.organisation}")
+                self.tokenizer.names(with_misspelt_countries(f"{doc.speaker} {doc.organisation}"))
             )
         return header
 
