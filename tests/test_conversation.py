@@ -200,6 +200,69 @@ def test_a_speaker_who_was_the_topic_answers_about_the_speaker_before() -> None:
     assert read("and Brazil?", first, speaker).question == "What did Brazil say about Russia in 2024?"
 
 
+def test_the_other_side_of_a_dispute_is_asked_about_the_first_speaker() -> None:
+    names = {"guyana", "venezuela", "japan", "russia"}.__contains__
+    first = parse("how did Guyana talk about its border dispute with Venezuela in 2024", lambda n: names(n.casefold()))
+    other = read("and Venezuela's side of it?", first, lambda n: names(n.casefold()))
+    assert other.kind is Reading.SPEAKER
+    assert other.question == "how did Venezuela talk about its border dispute with Guyana in 2024"
+
+
+def test_a_name_where_the_topic_happens_is_not_a_new_speaker() -> None:
+    venues = {"osce", "security council"}
+    troops = "What did Japan tell the OSCE in November 2024 about North Korean troops?"
+    first = parse(troops, speaker, lambda n: n.casefold() in venues)
+    assert (first.speaker, first.venue) == ("Japan", "OSCE"), "'tell the OSCE': a venue, and Japan the speaker"
+    troops = read("and the North Korean troops in Russia?", parse(FIRST, speaker), speaker)
+    assert troops.kind is Reading.TOPIC and troops.turn.speaker == "Japan"
+    assert read("and Russia?", parse(FIRST, speaker), speaker).kind is Reading.SPEAKER, "a name on its own is one"
+
+
+def test_a_pronoun_keeps_the_occasion_and_the_whole_titled_speaker() -> None:
+    venues = {"security council"}
+    first = parse("what did Japan tell the Security Council about sanctions", speaker, lambda n: n.casefold() in venues)
+    assert read("did they bring up oil?", first, speaker).question == "Did Japan bring up oil at the Security Council?"
+    titled = parse("what did Japan's chief cabinet secretary Hayashi say about the treaty in June 2024", speaker)
+    assert titled.speaker == "Japan's chief cabinet secretary Hayashi"
+    moved = read("and what's Russia's line on it", titled, speaker)
+    assert moved.question == "what did Russia say about the treaty in June 2024", "the whole speaker replaced"
+    assert read("anything in it about Gaza?", first, speaker).kind is Reading.REFERENCE, "'in it': the statement"
+
+
+def test_after_a_question_of_its_own_shape_the_conversation_goes_on_from_the_one_before() -> None:
+    def un(name: str) -> bool:
+        return name == "UN"
+
+    first = parse("What did Japan say about the ICBM launch at the UN in 2023?", speaker, un)
+    own = read("did they say who helped Pyongyang?", first, speaker, un)
+    assert own.question == "Did Japan say who helped Pyongyang at the UN in 2023?"
+    assert Turn.from_json(own.turn.to_json()) == own.turn, "kept with the conversation"
+    later = read("and in 2024?", own.turn, speaker, un)
+    assert later.question == "What did Japan say about the ICBM launch at the UN in 2024?"
+    assert read("and Russia the year before?", own.turn, speaker, un).question == (
+        "What did Russia say about the ICBM launch at the UN in 2022?"
+    )
+    assert read("how did Russia respond?", first, speaker, un).kind is Reading.SPEAKER, "the same question, of Russia"
+    same = read("what did Brazil say about the ICBM launch?", first, speaker, un)
+    assert same.kind is Reading.SPEAKER and same.question.endswith("at the UN in 2023?"), "the same occasion"
+    assert read("what did Brazil say about the Amazon?", first, speaker, un).kind is Reading.FRESH, "a topic of its own"
+    assert read("anything on sanctions?", first, speaker, un).question == (
+        "What did Japan say about sanctions at the UN in 2023?"
+    )
+    backing = read("who did they say was backing them?", first, speaker, un)
+    assert backing.question == "Who did Japan say was backing them at the UN in 2023?", "only the subject replaced"
+
+
+def test_a_header_that_misspells_a_state_is_found_by_its_name() -> None:
+    from embeddings.answer.headers import misspelt_countries
+
+    assert misspelt_countries("Enrique Manalo, Minister of Foreign Affairs (Phlippines)") == ("Philippines",)
+    assert misspelt_countries("Government of Dominia") == ("Dominica",)
+    assert misspelt_countries("Government of Dominican Republic") == (), "an adjective, and a state of its own"
+    assert misspelt_countries("Giorgia Meloni, President of the Council of Ministers (Italy)") == (), "a person"
+    assert misspelt_countries("Government of Zambia") == misspelt_countries("(Iraq)") == (), "states themselves"
+
+
 def test_names_typed_in_lower_case_are_read_as_names() -> None:
     from embeddings.answer.casing import Casing, header_names
     from embeddings.corpus.documents import Document

@@ -29,9 +29,11 @@ MAX_SHOWN = 10
 _THE_DATE = re.compile(r"\s*the\s+", re.IGNORECASE)
 """Between the topic's start and a date: the date opens the topic ("about the 31 May statement")."""
 _TITLE = re.compile(
-    r"(?:['’]s?)?\s+(?i:(?:transitional|former|new|then|current)\s+)?(?i:president|prime minister|foreign minister|"
-    r"minister for foreign affairs|minister|king|emir|chancellor|premier|leader|delegation|representative|ambassador|"
-    r"government)\b(?:\s+[A-Z][\w'’-]*)*"
+    r"(?:['’]s?)?\s+(?i:(?:transitional|former|new|then|current|deputy|vice|permanent|chief|foreign)\s+)?"
+    r"(?i:president|prime minister|foreign minister|minister for foreign affairs|minister|king|emir|chancellor|premier|"
+    r"leader|delegation|representative|ambassador|government|cabinet secretary|secretary of state|foreign secretary|"
+    r"secretary|spokes(?:person|man|woman)|ministry|foreign ministry|mission|envoy|head of state|crown prince)\b"
+    r"(?:\s+[A-Z][\w'’-]*)*"
 )
 """What may follow a country as part of its speaker: "Chile's president Boric", "Haiti's
 transitional president"; a follow-up naming another speaker replaces all of it."""
@@ -55,6 +57,9 @@ class Turn:
     """Passages shown for this question so far: "more" shows the ones after them."""
     venue: str = ""
     """The words of `question` that name its venue ("OSCE" in "at the OSCE"), if any."""
+    base: str = ""
+    """The question the next follow-up rewrites, when this one had a shape of its own ("did he say
+    Iran wants nuclear weapons?"): "and in 2024?" after it asks the conversation's question again."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +70,7 @@ class Turn:
             "documents": list(self.documents),
             "shown": self.shown,
             "venue": self.venue,
+            "base": self.base,
         }
 
     @classmethod
@@ -77,6 +83,7 @@ class Turn:
             tuple(str(d) for d in data.get("documents", [])),
             int(data.get("shown", 0)),
             str(data.get("venue", "")),
+            str(data.get("base", "")),
         )
 
 
@@ -129,10 +136,10 @@ def _never(_name: str) -> bool:
 
 
 _VENUE = re.compile(
-    r"\b(?:at|before|to)\s+(?:the\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*)"
+    r"\b(?:at|before|to|tell|tells|told|brief|briefed|address|addressed)\s+(?:the\s+)?(?P<name>[A-Z][\w.'’-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w.'’-]*)*)"
 )
 """A venue as questions name one: "at the OSCE", "before the Security Council", "to the General
-Assembly"; a candidate only, kept when some statement's venue has its words."""
+Assembly", "tell the OSCE"; a candidate only, kept when some statement's venue has its words."""
 
 _MORE = re.compile(
     r"^\W*(?:(?:please\s+)?(?:show|give)\s+(?:me\s+)?(?:some\s+)?|any\s+)?(?:more|next|the next ones?|others?|"
@@ -141,7 +148,7 @@ _MORE = re.compile(
 )
 _ELLIPSIS = re.compile(
     r"^\W*(?:(?:and|but|ok|okay|so|also)\s*,?\s+)?(?:what|how)\s+about\b|^\W*(?:and|also|same\s+(?:question\s+)?for|"
-    r"what\s+of|now)\b",
+    r"what\s+of|now)\b|^\W*(?:and\s+)?(?:anything|something)\s+(?:else\s+)?(?:on|about|regarding)\b",
     re.IGNORECASE,
 )
 _BACK_TO_TOPIC = re.compile(
@@ -161,7 +168,8 @@ _MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
 _STATEMENT = re.compile(
     r"\b(?:that|this|the same|the previous|the last|the first)\s+(?:statement|speech|address|document|report|text|"
-    r"article|remarks|one)\b|\b(?:did|does|do|has|had|would|will)\s+it\b|\bit\s+(?:say|said|mention|state|call)",
+    r"article|remarks|one)\b|\b(?:did|does|do|has|had|would|will)\s+it\b|\bit\s+(?:say|said|mention|state|call)|"
+    r"\b(?:anything|something|much|nothing)\s+(?:else\s+)?(?:in|from)\s+(?:it|there)\b",
     re.IGNORECASE,
 )
 _TOPIC_MARK = re.compile(
@@ -331,9 +339,77 @@ _AFTER_SPEAKER = frozenset(
         "own",
         "line",
         "reaction",
+        "side",
+        "tell",
+        "tells",
+        "told",
+        "brief",
+        "briefed",
+        "bring",
+        "brought",
+        "raise",
+        "raised",
+        "warn",
+        "warned",
+        "urge",
+        "urged",
+        "condemn",
+        "condemned",
+        "chief",
+        "cabinet",
+        "secretary",
+        "deputy",
+        "vice",
+        "permanent",
+        "spokesperson",
+        "spokesman",
+        "spokeswoman",
+        "ministry",
+        "mission",
+        "envoy",
+        "pledge",
+        "pledged",
+        "promise",
+        "promised",
+        "propose",
+        "proposed",
+        "announce",
+        "announced",
+        "accuse",
+        "accused",
+        "blame",
+        "blamed",
+        "thank",
+        "thanked",
+        "support",
+        "supported",
+        "reject",
+        "rejected",
+        "welcome",
+        "welcomed",
+        "react",
+        "reacted",
+        "push",
+        "pushed",
+        "speak",
+        "spoke",
     ]
 )
 """Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
+_RESPONDING = frozenset(
+    ["respond", "responded", "react", "reacted", "reply", "replied", "answer", "answered", "response", "reaction",
+     "think", "thinks", "view", "views", "take", "line", "see", "sees", "feel", "feels", "side"]
+)  # fmt: skip
+"""A question's only words besides its speaker when it asks the previous question of them."""
+_TITLE_OF = re.compile(
+    r"\b(?:the\s+)?(?i:emir|king|queen|president|prime minister|foreign minister|minister|government|delegation|"
+    r"representative|ambassador|leader|people)\s+of\s+$"
+)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|into|from|with|against|between|toward|towards|over|inside|within|across|on|by)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+"""The words before a name that make it the topic's place or party, not the speaker."""
 _POSSESSIVE = re.compile(r"(?:['’]s?|['’])$")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
@@ -345,11 +421,12 @@ _SAYING = (
     r"talk|speak|address|characteri[sz]e|frame|view|see)\b"
 )
 _ASKED = re.compile(
-    rf"\b(?i:did|does|do|has|have|had|will|would)\s+(?P<name>{_NAME})(?:{_TITLE.pattern})?\s+{_SAYING}"
+    rf"\b(?i:did|does|do|has|have|had|will|would)\s+(?P<name>{_NAME}(?:{_TITLE.pattern})?)\s+{_SAYING}"
     rf"(?P<rest>.*)$"
 )
 """What a speaker said, asked as such: "what did Japan say ...", "how did Kenya's president describe
-...", "did the EU mention ...": a name between an auxiliary and a verb of saying."""
+...", "did the EU mention ...": a name between an auxiliary and a verb of saying, with its title
+(the speaker is then the statements whose header has all of it)."""
 _REPORTED = re.compile(r"\b(?:according to|as reported by|reported by|per the|quoted by)\b", re.IGNORECASE)
 """What one speaker said as another reports it ("what did Tokyo accuse Moscow of, according to TASS?")."""
 _STATEMENT_DATE = re.compile(r".*\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
@@ -408,12 +485,16 @@ def _speaker_in(
                 break
             if venue is not None and venue[0] <= m.start() < venue[1]:
                 continue  # "at the OSCE": a place, though a delegation "to the OSCE" speaks there
+            if _PLACE_BEFORE.search(text[: m.start()]):
+                continue  # "the North Korean troops in Russia": where the topic happens, not who speaks
             name = _POSSESSIVE.sub("", phrase)
             after = re.match(r"\s+([a-z][\w-]*)", text[m.end() :])
             if after and after.group(1) not in _AFTER_SPEAKER:
                 continue  # "EU membership", "Russia sanctions": the name qualifies a topic
             if name and is_speaker(name):
                 start = m.start() - 4 if text[: m.start()].endswith(("the ", "The ")) else m.start()
+                titled = _TITLE_OF.search(text[:start])
+                start = titled.start() if titled else start  # "the emir of Qatar" is replaced whole
                 title = _TITLE.match(text, m.start() + len(name))
                 return start, title.end() if title else m.start() + len(name)
     return None
@@ -466,6 +547,17 @@ def _same_name(a: str, b: str) -> bool:
     return bool(a and b) and bare(a) == bare(b)
 
 
+def _other_side(speaker: str, previous: Turn) -> str:
+    """The previous topic seen from the new speaker's side: "Guyana on its border dispute with
+    Venezuela", then "and Venezuela's side?", asks about the dispute with Guyana ("" if the new
+    speaker is not in the topic)."""
+    name, before = speaker_name(speaker), speaker_name(previous.speaker)
+    if _same_name(name, previous.topic):
+        return before
+    found = re.search(rf"\b(?:the\s+)?{re.escape(_POSSESSIVE.sub('', name))}\b", previous.topic, re.IGNORECASE)
+    return previous.topic[: found.start()] + before + previous.topic[found.end() :] if found and before else ""
+
+
 def _dates_asked(rest: str, own: Turn, previous: Turn) -> str:
     """The dates a follow-up names ("in 2023", "what about November?"), in the previous year when
     it names only a month."""
@@ -481,6 +573,14 @@ def _in_year_of(dates: str, previous: str) -> str:
     return f"{dates} {years[0]}"
 
 
+def _without_dates(rest: str) -> str:
+    """A follow-up's words without the dates it names ("Italy the year before?" gives "Italy")."""
+    for start, end in reversed(date_spans(rest)):
+        rest = rest[:start] + rest[end:]
+    rest = _YEAR_SHIFT.sub("", rest)
+    return re.sub(r"(?:\s+(?:in|at|during|back|then|for|of))+\s*([?.!]*)\s*$", r"\1", rest.strip())
+
+
 def _remainder_name(rest: str, is_speaker: IsSpeaker) -> str:
     """The whole rest of an ellipsis as a speaker ("and the Russian Federation?", "what about
     Poland's view?"): written as a name (every word capitalised but "of", "and", "the") and the
@@ -488,6 +588,7 @@ def _remainder_name(rest: str, is_speaker: IsSpeaker) -> str:
     words = re.sub(r"[?.!,;:]+$", "", rest).strip()
     words = re.sub(r"\s+(?:view|views|position|stance|take|response|answer|itself)$", "", words, flags=re.IGNORECASE)
     words = re.sub(r"^(?:for|of)\s+", "", words, flags=re.IGNORECASE)
+    words = re.sub(r"(?:['’]s?)?\s+own\b.*$", "", words, flags=re.IGNORECASE)  # "Yemen's own president"
     name = _POSSESSIVE.sub("", words).strip()
     written_as_name = all(w[:1].isupper() or w.lower() in ("of", "and", "the") for w in name.split())
     if not name or date_spans(name) or not written_as_name or len(name.split()) > 6:
@@ -510,11 +611,11 @@ def _written_out(previous: Turn, speaker: str, dates: str, topic: str, venue: st
         previous = replace(previous, question=question)
     if topic and topic != previous.topic:
         if not previous.topic or previous.topic not in question:
-            return _template(speaker, dates, topic)
+            return _template(speaker, dates, topic, venue or previous.venue)
         question = question.replace(previous.topic, topic, 1)
     if speaker and speaker != previous.speaker:
         if not previous.speaker or previous.speaker not in question:
-            return _template(speaker, dates, topic or previous.topic or _gist(previous))
+            return _template(speaker, dates, topic or previous.topic or _gist(previous), venue or previous.venue)
         question = question.replace(previous.speaker, speaker, 1)
     if dates and dates != previous.dates:
         if previous.dates and previous.dates in question:
@@ -528,16 +629,17 @@ def _gist(turn: Turn) -> str:
     """What a question asks about when no "about" says it ("How did Chile describe its lithium
     policy?"): its words without its speaker, its dates and the words every question has."""
     text = turn.question
-    for part in (turn.speaker, turn.dates):
+    for part in (turn.speaker, turn.dates, turn.venue):
         text = text.replace(part, " ") if part else text
     return " ".join(w for w in re.findall(r"[\w'’-]+", text) if content_words(w))
 
 
-def _template(speaker: str, dates: str, topic: str) -> str:
+def _template(speaker: str, dates: str, topic: str, venue: str = "") -> str:
+    where = " at the " + re.sub(r"^the\s+", "", venue, flags=re.IGNORECASE) if venue else ""
     when = f" in {dates}" if dates else ""
     if speaker:
-        return f"What did {speaker} say about {topic or 'it'}{when}?"
-    return f"What was said about {topic or 'it'}{when}?"
+        return f"What did {speaker} say about {topic or 'it'}{where}{when}?"
+    return f"What was said about {topic or 'it'}{where}{when}?"
 
 
 def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) -> FollowUp:
@@ -551,6 +653,8 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
         return fresh
     if _MORE.match(text):
         return FollowUp(Reading.MORE, replace(previous, documents=(), shown=0), skip=previous.shown)
+    if previous.base:
+        previous = replace(previous, question=previous.base, base="")
     ellipsis = _ELLIPSIS.match(text)
     person, statement = _PERSON.search(text), _STATEMENT.search(text)
     rest = text[ellipsis.end() :] if ellipsis else text
@@ -561,17 +665,25 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis
     back = _BACK_TO_TOPIC.search(rest)
-    named = "" if own.topic or dates or venue else _remainder_name(rest, is_speaker)
+    named = "" if own.topic or venue else _remainder_name(_without_dates(rest), is_speaker)
     speaker = "" if referring else own.speaker or named
-    topic = "" if back and (not own.topic or _POINTER.fullmatch(own.topic)) else own.topic
-    if speaker and not topic and _same_name(speaker, previous.topic) and previous.speaker:
-        topic = speaker_name(previous.speaker)  # "Guyana on Venezuela?" "and what did Venezuela say?"
+    topic = "" if (back and not own.topic) or _POINTER.fullmatch(own.topic or "-") else own.topic
+    if speaker and not topic and previous.speaker:
+        topic = _other_side(speaker, previous)  # "Guyana on Venezuela?" "and what did Venezuela say?"
     if not topic and not speaker and not dates and not venue:
         leftover = content_words(rest)
         topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""
         if referring and topic:
             return _reference(text, previous, statement is not None)
     pointing = bool(ellipsis or person or statement or shifted or back)
+    if own.speaker and not (ellipsis or referring or dates or venue):
+        asked = set(content_words(rest)) - set(content_words(own.speaker))
+        if not own.topic and asked <= _RESPONDING:
+            pointing = True  # "how did India respond?", "what did China say?": the same question, of India
+        elif own.topic and set(content_words(own.topic)) & set(content_words(previous.topic)):
+            # "what did Spain say about AI?" after the UK on AI at the UN in 2023: the same occasion
+            turn = Turn(_on_occasion(text, previous), own.speaker, previous.dates, own.topic, venue=previous.venue)
+            return FollowUp(Reading.SPEAKER, turn)
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
@@ -602,16 +714,29 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     return FollowUp(kind, turn, limited)
 
 
-def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
-    """A question of its own shape about the speaker or statement just quoted ("did they say what
-    Pyongyang gets in return?"): its pronoun replaced by that speaker, and its dates kept."""
-    speaker = previous.speaker or "the speaker"
-    question = _STATEMENT.sub(lambda m: re.sub(r"\bit\b", speaker, m.group(0)), text)
-    question = _PERSON.sub(
-        lambda m: speaker + ("'s" if m.group(0).lower() in ("their", "his", "her") else ""), question
-    )
+def _on_occasion(question: str, previous: Turn) -> str:
+    """`question` asked of the previous question's venue and dates, where it names neither."""
+    venue = re.sub(r"^the\s+", "", previous.venue, flags=re.IGNORECASE)
+    if venue and not re.search(rf"\b{re.escape(venue)}\b", question, re.IGNORECASE):
+        question = re.sub(r"\s*([?.!]*)\s*$", lambda m: f" at the {venue}{m.group(1) or '?'}", question, count=1)
     if previous.dates and not date_spans(question):
         question = re.sub(r"\s*([?.!]*)\s*$", lambda m: f" in {previous.dates}{m.group(1) or '?'}", question, count=1)
+    return question
+
+
+def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
+    """A question of its own shape about the speaker or statement just quoted ("did they say what
+    Pyongyang gets in return?"): its pronoun replaced by that speaker, and the occasion (venue and
+    dates) kept."""
+    speaker = previous.speaker or "the speaker"
+    question = _STATEMENT.sub(lambda m: re.sub(r"\bit\b", speaker, m.group(0)), text)
+    # only the first pronoun is the speaker: "who did he say was backing them?" asks about others
+    question = _PERSON.sub(
+        lambda m: speaker + ("'s" if m.group(0).lower() in ("their", "his", "her") else ""), question, count=1
+    )
+    question = _on_occasion(question, previous)
     question = question[:1].upper() + question[1:]
-    turn = Turn(question, previous.speaker, previous.dates, previous.topic)
+    turn = Turn(
+        question, previous.speaker, previous.dates, previous.topic, venue=previous.venue, base=previous.question
+    )
     return FollowUp(Reading.REFERENCE, turn, frozenset(previous.documents[:1]) if to_statement else frozenset())
