@@ -61,9 +61,14 @@ async def test_a_reply_chain_is_read_in_its_context_and_says_how(chatty: BotSett
         assert "**Q:** and the US?" in swapped["content"], "the member's own words stay at the top"
         dated = await _ask(fake, "what about 2023?", reply_to=swapped["id"])
         assert _reading(dated) == "Read as: what did the US say about the ICBM launch in 2023?"
-        more = await _ask(fake, "more", reply_to=dated["id"])
-        assert _reading(more) == "Read as: more passages for “What did the US say about the ICBM launch in 2023?”"
-        shown = {e["description"] for e in dated["embeds"]}
+        # the US statement of 2023 is on arms transfers, not the launch: another topic finds it
+        topic = await _ask(fake, "and on arms transfers to Russia?", reply_to=dated["id"])
+        assert _reading(topic) == "Read as: what did the US say about arms transfers to Russia in 2023?"
+        more = await _ask(fake, "more", reply_to=topic["id"])
+        assert (
+            _reading(more) == "Read as: more passages for “What did the US say about arms transfers to Russia in 2023?”"
+        )
+        shown = {e["description"] for e in topic["embeds"]}
         assert more["embeds"] and not shown & {e["description"] for e in more["embeds"]}, "the next passages"
         alone = await _ask(fake, "and the US?")
         assert _reading(alone) == "", "a mention that replies to nothing starts afresh"
