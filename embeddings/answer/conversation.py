@@ -646,11 +646,7 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     """`text` read against the question before it in the same conversation (None: there is none)."""
     fresh = FollowUp(Reading.FRESH, parse(text, is_speaker, is_venue))
     if previous is None:
-        ellipsis = _ELLIPSIS.match(text)
-        rest = text[ellipsis.end() :] if ellipsis else ""
-        if _MORE.match(text) or (ellipsis and not parse(rest, is_speaker).topic and len(content_words(rest)) <= 3):
-            return FollowUp(Reading.NOTHING_TO_FOLLOW, fresh.turn)  # "more", "and the US?" out of the blue
-        return fresh
+        return _first_message(text, fresh, is_speaker)
     if _MORE.match(text):
         return FollowUp(Reading.MORE, replace(previous, documents=(), shown=0), skip=previous.shown)
     if previous.base:
@@ -691,17 +687,7 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
         return fresh  # a question of its own
     if not (speaker or dates or topic or person or statement or venue):
         return fresh
-    kind = (
-        Reading.SPEAKER
-        if speaker
-        else Reading.DATES
-        if dates
-        else Reading.VENUE
-        if venue
-        else Reading.REFERENCE
-        if (person or statement) and not ellipsis
-        else Reading.TOPIC
-    )
+    kind = _kind(speaker, dates, venue, referring)
     keep_speaker = speaker or previous.speaker
     turn = Turn(
         _written_out(previous, keep_speaker, dates or previous.dates, topic or previous.topic, venue),
@@ -712,6 +698,27 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     )
     limited = frozenset(previous.documents[:1]) if statement and not speaker and not dates else frozenset()
     return FollowUp(kind, turn, limited)
+
+
+def _first_message(text: str, fresh: FollowUp, is_speaker: IsSpeaker) -> FollowUp:
+    """A message with no question before it: "more" or "and the US?" out of the blue follow
+    nothing; anything else is a question of its own."""
+    ellipsis = _ELLIPSIS.match(text)
+    rest = text[ellipsis.end() :] if ellipsis else ""
+    if _MORE.match(text) or (ellipsis and not parse(rest, is_speaker).topic and len(content_words(rest)) <= 3):
+        return FollowUp(Reading.NOTHING_TO_FOLLOW, fresh.turn)
+    return fresh
+
+
+def _kind(speaker: str, dates: str, venue: str, referring: bool) -> Reading:
+    """What a follow-up changed, the most telling first: a speaker over dates over a venue."""
+    if speaker:
+        return Reading.SPEAKER
+    if dates:
+        return Reading.DATES
+    if venue:
+        return Reading.VENUE
+    return Reading.REFERENCE if referring else Reading.TOPIC
 
 
 def _on_occasion(question: str, previous: Turn) -> str:
