@@ -253,6 +253,26 @@ def test_after_a_question_of_its_own_shape_the_conversation_goes_on_from_the_one
     assert backing.question == "Who did Japan say was backing them at the UN in 2023?", "only the subject replaced"
 
 
+def test_a_speaker_asked_the_same_thing_at_the_same_occasion() -> None:
+    first = parse("What did Japan say about AI in 2023?", speaker)
+    for message in ("did Brazil say anything similar", "how did Brazil frame it?", "did brazil bring it up too"):
+        followed = read(message.replace("brazil", "Brazil"), first, speaker)
+        assert (followed.kind, followed.question) == (Reading.SPEAKER, "What did Brazil say about AI in 2023?"), message
+    session = read("What did Brazil say about Gaza at that session?", first, speaker)
+    assert session.question == "What did Brazil say about Gaza in 2023?" and session.turn.topic == "Gaza"
+    year = read("and what did Russia say about Poland that year?", first, speaker)
+    assert year.question == "What did Russia say about Poland in 2023?"
+
+
+def test_they_with_no_speaker_named_is_the_statement_just_quoted() -> None:
+    shown = Turn(
+        "What did the joint statement say about arms transfers in 2023?", "", "2023", "arms transfers", ("d1",)
+    )
+    followed = read("what are they asking Moscow to do", shown, speaker)
+    assert followed.kind is Reading.REFERENCE and followed.documents == {"d1"}
+    assert "the speaker" not in followed.question and followed.question.startswith("what are they asking Moscow")
+
+
 def test_a_header_that_misspells_a_state_is_found_by_its_name() -> None:
     from embeddings.answer.headers import misspelt_countries
 

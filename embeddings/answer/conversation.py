@@ -152,7 +152,7 @@ _ELLIPSIS = re.compile(
     re.IGNORECASE,
 )
 _BACK_TO_TOPIC = re.compile(
-    r"\b(?:anything|something)\s+(?:like|similar to)\s+(?:that|this|it)\b|"
+    r"\b(?:anything|something)\s+(?:(?:like|similar to)\s+(?:that|this|it)\b|similar\b)|"
     r"\b(?:the\s+)?same\s+(?:thing|topic|issue|subject)\b|"
     r"(?:\b(?:about|regarding|concerning)\s+(?:that|this|it)|\bon\s+(?:that|this))\b"
     r"(?!\s+(?!(?:in|at|back|during|then)\b)[a-z])",
@@ -398,13 +398,23 @@ _AFTER_SPEAKER = frozenset(
 """Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
 _RESPONDING = frozenset(
     ["respond", "responded", "react", "reacted", "reply", "replied", "answer", "answered", "response", "reaction",
-     "think", "thinks", "view", "views", "take", "line", "see", "sees", "feel", "feels", "side"]
+     "think", "thinks", "view", "views", "take", "line", "see", "sees", "feel", "feels", "side", "frame", "framed",
+     "describe", "described", "bring", "brought", "up", "raise", "raised", "address", "addressed", "discuss",
+     "discussed", "talk", "talked", "speak", "spoke", "comment", "commented", "cover", "covered", "touch", "touched",
+     "too", "also", "either", "as", "well"]
 )  # fmt: skip
-"""A question's only words besides its speaker when it asks the previous question of them."""
+"""A question's only words besides its speaker (and "it") when it asks the previous question of
+them: "how did India respond?", "how did Azerbaijan frame it?", "did Estonia bring it up too?"."""
+_FOLLOWS_SPEAKER = _AFTER_SPEAKER | _RESPONDING
 _TITLE_OF = re.compile(
     r"\b(?:the\s+)?(?i:emir|king|queen|president|prime minister|foreign minister|minister|government|delegation|"
     r"representative|ambassador|leader|people)\s+of\s+$"
 )
+_THAT_OCCASION = re.compile(
+    r"\s*\b(?:(?:at|in|during)\s+)?(?:that|the same)\s+(?:year|session|time|debate|meeting|assembly)\b(?:\s+too)?",
+    re.IGNORECASE,
+)
+"""Words pointing at the previous question's occasion ("that year", "at that session")."""
 _PLACE_BEFORE = re.compile(
     r"\b(?:in|into|from|with|against|between|toward|towards|over|inside|within|across|on|by)\s+(?:the\s+)?$",
     re.IGNORECASE,
@@ -489,7 +499,7 @@ def _speaker_in(
                 continue  # "the North Korean troops in Russia": where the topic happens, not who speaks
             name = _POSSESSIVE.sub("", phrase)
             after = re.match(r"\s+([a-z][\w-]*)", text[m.end() :])
-            if after and after.group(1) not in _AFTER_SPEAKER:
+            if after and after.group(1) not in _FOLLOWS_SPEAKER:
                 continue  # "EU membership", "Russia sanctions": the name qualifies a topic
             if name and is_speaker(name):
                 start = m.start() - 4 if text[: m.start()].endswith(("the ", "The ")) else m.start()
@@ -655,6 +665,8 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     person, statement = _PERSON.search(text), _STATEMENT.search(text)
     rest = text[ellipsis.end() :] if ellipsis else text
     own = parse(rest, is_speaker, is_venue)
+    occasion = _THAT_OCCASION.search(rest)  # "about India that year": the previous question's dates
+    own = replace(own, topic=_THAT_OCCASION.sub("", own.topic).strip()) if occasion else own
     shifted = _shift_year(previous.dates, rest)
     dates = shifted or _dates_asked(rest, own, previous)
     venue = own.venue
@@ -676,9 +688,11 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
         asked = set(content_words(rest)) - set(content_words(own.speaker))
         if not own.topic and asked <= _RESPONDING:
             pointing = True  # "how did India respond?", "what did China say?": the same question, of India
-        elif own.topic and set(content_words(own.topic)) & set(content_words(previous.topic)):
-            # "what did Spain say about AI?" after the UK on AI at the UN in 2023: the same occasion
-            turn = Turn(_on_occasion(text, previous), own.speaker, previous.dates, own.topic, venue=previous.venue)
+        elif own.topic and (set(content_words(own.topic)) & set(content_words(previous.topic)) or occasion):
+            # "what did Spain say about AI?" after the UK on AI at the UN in 2023, "what did Monaco say
+            # about AI at that session?": the same occasion
+            again = _THAT_OCCASION.sub("", text).strip()
+            turn = Turn(_on_occasion(again, previous), own.speaker, previous.dates, own.topic, venue=previous.venue)
             return FollowUp(Reading.SPEAKER, turn)
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
@@ -735,7 +749,11 @@ def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
     """A question of its own shape about the speaker or statement just quoted ("did they say what
     Pyongyang gets in return?"): its pronoun replaced by that speaker, and the occasion (venue and
     dates) kept."""
-    speaker = previous.speaker or "the speaker"
+    if not previous.speaker:
+        # nobody to put for "they": the statement just quoted is who they are
+        turn = Turn(_on_occasion(text, previous), "", previous.dates, previous.topic, venue=previous.venue)
+        return FollowUp(Reading.REFERENCE, replace(turn, base=previous.question), frozenset(previous.documents[:1]))
+    speaker = previous.speaker
     question = _STATEMENT.sub(lambda m: re.sub(r"\bit\b", speaker, m.group(0)), text)
     # only the first pronoun is the speaker: "who did he say was backing them?" asks about others
     question = _PERSON.sub(
