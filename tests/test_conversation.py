@@ -258,6 +258,9 @@ def test_a_speaker_asked_the_same_thing_at_the_same_occasion() -> None:
     for message in ("did Brazil say anything similar", "how did Brazil frame it?", "did brazil bring it up too"):
         followed = read(message.replace("brazil", "Brazil"), first, speaker)
         assert (followed.kind, followed.question) == (Reading.SPEAKER, "What did Brazil say about AI in 2023?"), message
+    dated = read("did Brazil bring that up in 2022 too", first, speaker)
+    assert (dated.kind, dated.question) == (Reading.SPEAKER, "What did Brazil say about AI in 2022?")
+    assert read("Did Brazil back that as well?", first, speaker).question == "What did Brazil say about AI in 2023?"
     session = read("What did Brazil say about Gaza at that session?", first, speaker)
     assert session.question == "What did Brazil say about Gaza in 2023?" and session.turn.topic == "Gaza"
     year = read("and what did Russia say about Poland that year?", first, speaker)

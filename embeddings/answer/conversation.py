@@ -401,7 +401,8 @@ _RESPONDING = frozenset(
      "think", "thinks", "view", "views", "take", "line", "see", "sees", "feel", "feels", "side", "frame", "framed",
      "describe", "described", "bring", "brought", "up", "raise", "raised", "address", "addressed", "discuss",
      "discussed", "talk", "talked", "speak", "spoke", "comment", "commented", "cover", "covered", "touch", "touched",
-     "too", "also", "either", "as", "well"]
+     "too", "also", "either", "as", "well", "back", "backed", "support", "supported", "agree", "agreed", "share",
+     "shared", "echo", "echoed", "endorse", "endorsed"]
 )  # fmt: skip
 """A question's only words besides its speaker (and "it") when it asks the previous question of
 them: "how did India respond?", "how did Azerbaijan frame it?", "did Estonia bring it up too?"."""
@@ -684,16 +685,11 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
         if referring and topic:
             return _reference(text, previous, statement is not None)
     pointing = bool(ellipsis or person or statement or shifted or back)
-    if own.speaker and not (ellipsis or referring or dates or venue):
-        asked = set(content_words(rest)) - set(content_words(own.speaker))
-        if not own.topic and asked <= _RESPONDING:
-            pointing = True  # "how did India respond?", "what did China say?": the same question, of India
-        elif own.topic and (set(content_words(own.topic)) & set(content_words(previous.topic)) or occasion):
-            # "what did Spain say about AI?" after the UK on AI at the UN in 2023, "what did Monaco say
-            # about AI at that session?": the same occasion
-            again = _THAT_OCCASION.sub("", text).strip()
-            turn = Turn(_on_occasion(again, previous), own.speaker, previous.dates, own.topic, venue=previous.venue)
-            return FollowUp(Reading.SPEAKER, turn)
+    asked = set(content_words(_without_dates(rest))) - set(content_words(own.speaker))
+    if own.speaker and not (ellipsis or referring) and not own.topic and asked <= _RESPONDING:
+        pointing = True  # "how did India respond?", "did Brazil bring that up in 2023 too?": the same question
+    elif not (ellipsis or referring or dates or venue) and (again := _again_of(text, own, previous, occasion)):
+        return again
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
@@ -712,6 +708,18 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     )
     limited = frozenset(previous.documents[:1]) if statement and not speaker and not dates else frozenset()
     return FollowUp(kind, turn, limited)
+
+
+def _again_of(text: str, own: Turn, previous: Turn, occasion: re.Match[str] | None) -> FollowUp | None:
+    """Another speaker asked about the previous topic, or at the previous occasion: "what did
+    Spain say about AI?" after the UK on AI at the UN in 2023, "what did Monaco say about AI at that
+    session?" ask it of the same occasion (None when the question is one of its own)."""
+    shared = set(content_words(own.topic)) & set(content_words(previous.topic))
+    if not (own.speaker and own.topic and (shared or occasion)):
+        return None
+    asked = _THAT_OCCASION.sub("", text).strip()
+    turn = Turn(_on_occasion(asked, previous), own.speaker, previous.dates, own.topic, venue=previous.venue)
+    return FollowUp(Reading.SPEAKER, turn)
 
 
 def _first_message(text: str, fresh: FollowUp, is_speaker: IsSpeaker) -> FollowUp:
