@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 
-from embeddings.answer.headers import misspelt_countries
+from embeddings.answer.headers import misspelt_countries, states_named
 from embeddings.corpus.documents import Document
 
 
@@ -38,8 +38,6 @@ GENERIC = TITLES | _SECTIONS["words"]
 _RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|and|for|de|al)\s+)*[A-Z][\w'’.-]*)*")
 _OF = re.compile(r"\s+of\s+(?:the\s+)?")
 MIN_NAME = 3
-_BRACKETED = re.compile(r"\(([^()]+)\)")
-_GOVERNMENT = re.compile(r"\bGovernments? of (?:the )?([^,;()]+)")
 SAMPLE_DOCUMENTS = 400
 """Statements whose text shows which words are everyday words: enough to meet every common word,
 few enough to read in a blink at any corpus size."""
@@ -67,9 +65,9 @@ def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> 
         for field in (doc.speaker, doc.organisation, doc.venue):
             for run in _RUN.findall(field):
                 names.update(_names_in_run(run))
-        strong.update(m.strip() for m in _BRACKETED.findall(doc.speaker))
-        strong.update(m.strip() for m in _GOVERNMENT.findall(doc.organisation))
-        strong.update(misspelt_countries(f"{doc.speaker} {doc.organisation}"))
+        header = f"{doc.speaker} {doc.organisation}"
+        strong.update(states_named(header))
+        strong.update(misspelt_countries(header))
     listed = {a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper())}  # "UN", "EU"
     names |= listed | strong
     return names, frozenset(listed | strong)

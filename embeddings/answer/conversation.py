@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from embeddings.answer.casing import TITLES
 from embeddings.answer.question import date_spans, name_phrases
 from embeddings.corpus.facts import MONTH_RE
 
@@ -264,11 +265,7 @@ _AFTER_SPEAKER = frozenset(
         "say",
         "said",
         "says",
-        "think",
-        "thinks",
         "thought",
-        "respond",
-        "responded",
         "report",
         "reported",
         "state",
@@ -277,10 +274,6 @@ _AFTER_SPEAKER = frozenset(
         "argued",
         "call",
         "called",
-        "describe",
-        "described",
-        "talk",
-        "talked",
         "mention",
         "mentioned",
         "want",
@@ -330,25 +323,15 @@ _AFTER_SPEAKER = frozenset(
         "transitional",
         "former",
         "new",
-        "view",
         "position",
         "stance",
-        "response",
-        "take",
         "itself",
         "own",
-        "line",
-        "reaction",
-        "side",
         "tell",
         "tells",
         "told",
         "brief",
         "briefed",
-        "bring",
-        "brought",
-        "raise",
-        "raised",
         "warn",
         "warned",
         "urge",
@@ -381,21 +364,16 @@ _AFTER_SPEAKER = frozenset(
         "blamed",
         "thank",
         "thanked",
-        "support",
-        "supported",
         "reject",
         "rejected",
         "welcome",
         "welcomed",
-        "react",
-        "reacted",
         "push",
         "pushed",
-        "speak",
-        "spoke",
     ]
 )
-"""Words that may follow a speaker's name; a name before any other lowercase word qualifies it."""
+"""Words that may follow a speaker's name (with `_RESPONDING`); a name before any other lowercase
+word qualifies it."""
 _RESPONDING = frozenset(
     ["respond", "responded", "react", "reacted", "reply", "replied", "answer", "answered", "response", "reaction",
      "think", "thinks", "view", "views", "take", "line", "see", "sees", "feel", "feels", "side", "frame", "framed",
@@ -407,10 +385,6 @@ _RESPONDING = frozenset(
 """A question's only words besides its speaker (and "it") when it asks the previous question of
 them: "how did India respond?", "how did Azerbaijan frame it?", "did Estonia bring it up too?"."""
 _FOLLOWS_SPEAKER = _AFTER_SPEAKER | _RESPONDING
-_TITLE_OF = re.compile(
-    r"\b(?:the\s+)?(?i:emir|king|queen|president|prime minister|foreign minister|minister|government|delegation|"
-    r"representative|ambassador|leader|people)\s+of\s+$"
-)
 _THAT_OCCASION = re.compile(
     r"\s*\b(?:(?:at|in|during)\s+)?(?:that|the same)\s+(?:year|session|time|debate|meeting|assembly)\b(?:\s+too)?",
     re.IGNORECASE,
@@ -504,11 +478,25 @@ def _speaker_in(
                 continue  # "EU membership", "Russia sanctions": the name qualifies a topic
             if name and is_speaker(name):
                 start = m.start() - 4 if text[: m.start()].endswith(("the ", "The ")) else m.start()
-                titled = _TITLE_OF.search(text[:start])
-                start = titled.start() if titled else start  # "the emir of Qatar" is replaced whole
+                start = _title_start(text, start)  # "the emir of Qatar" is replaced whole
                 title = _TITLE.match(text, m.start() + len(name))
                 return start, title.end() if title else m.start() + len(name)
     return None
+
+
+def _title_start(text: str, start: int) -> int:
+    """Where a title before a name begins ("the emir of" before "Qatar", at most three words of
+    the header titles' vocabulary), else `start`."""
+    of = re.search(r"\bof\s+$", text[:start], re.IGNORECASE)
+    if not of:
+        return start
+    begin, words = of.start(), 0
+    for word in reversed(list(re.finditer(r"[\w-]+", text[: of.start()]))):
+        if words == 3 or word.group().casefold() not in TITLES:
+            break
+        begin, words = word.start(), words + 1
+    the = re.search(r"\bthe\s+$", text[:begin], re.IGNORECASE)
+    return start if not words else the.start() if the else begin
 
 
 def _venue_in(text: str, is_venue: IsSpeaker) -> tuple[int, int] | None:
@@ -646,11 +634,8 @@ def _gist(turn: Turn) -> str:
 
 
 def _template(speaker: str, dates: str, topic: str, venue: str = "") -> str:
-    where = " at the " + re.sub(r"^the\s+", "", venue, flags=re.IGNORECASE) if venue else ""
-    when = f" in {dates}" if dates else ""
-    if speaker:
-        return f"What did {speaker} say about {topic or 'it'}{where}{when}?"
-    return f"What was said about {topic or 'it'}{where}{when}?"
+    asked = f"What did {speaker} say about {topic or 'it'}?" if speaker else f"What was said about {topic or 'it'}?"
+    return _on_occasion(asked, Turn(asked, dates=dates, venue=venue))
 
 
 def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) -> FollowUp:

@@ -70,6 +70,11 @@ _COUNTRY_PLACE = re.compile(
 may be one typo from a state's ("Giorgia", "Osman") and is not one."""
 
 
+def states_named(header: str) -> list[str]:
+    """The words where a header names a state: in brackets, or after "Government of"."""
+    return [(m.group(1) or m.group(2)).strip() for m in _COUNTRY_PLACE.finditer(header)]
+
+
 @cache
 def misspelt_countries(text: str) -> tuple[str, ...]:
     """The states a header writes with one typo ("Phlippines", "Dominia", "Lybia"), by their
@@ -78,8 +83,7 @@ def misspelt_countries(text: str) -> tuple[str, ...]:
     words, with the same first letter and at least five letters (Zambia is no typo of Gambia, nor
     Iran of Iraq)."""
     found: list[str] = []
-    places = " ; ".join(m.group(1) or m.group(2) for m in _COUNTRY_PLACE.finditer(text))
-    for run in _CAPITALISED_RUN.findall(places):
+    for run in _CAPITALISED_RUN.findall(" ; ".join(states_named(text))):
         words = run.split()
         for size in range(1, len(words) + 1):
             for start in range(len(words) - size + 1):
