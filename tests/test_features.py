@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from embeddings.answer.features import ANSWER_REGISTRY, RANK_REGISTRY
+from embeddings.answer.question import slashed
 from embeddings.answer.ranking import Models, shipped_models
 from embeddings.answer.search import Candidates, SearchEngine
 from embeddings.corpus import facts
@@ -115,3 +116,30 @@ def test_the_decline_cut_keeps_wrong_declines_within_the_budget() -> None:
     assert looser is not None and looser.declined >= cut.declined
     vetoed[:7] = True  # seven answerable questions vetoed: over the 3% budget on their own
     assert best_cut(decisions, answerable, vetoed, 0.03) is None
+
+
+def test_a_slash_offers_alternatives_and_one_of_them_covers_the_topic(fake_engine: SearchEngine) -> None:
+    """ "Hwasong/ICBM" asks about either word: a sentence that names only one holds both
+    columns, so its share of the topic's weight is whole, and a sentence with neither holds none."""
+    cands = fake_engine.candidates("Hwasong/ICBM")
+    assert isinstance(cands, Candidates)
+    view = cands.view
+    assert view.question.tokens[:2] == ("hwasong", "icbm")
+    assert view.question.alternatives == ((0, 1),)
+    only_one = fake_engine._holds(view.question.tokens, view.sentence_ids)
+    assert (only_one[:, 0] != only_one[:, 1]).any(), "the corpus must name one without the other somewhere"
+    np.testing.assert_array_equal(view.sentence_has[:, 0], only_one.any(axis=1))
+    np.testing.assert_array_equal(view.sentence_has[:, 1], only_one.any(axis=1))
+
+
+@pytest.mark.parametrize(
+    ("question", "groups"),
+    [
+        ("Malvinas/Falklands sovereignty", [["Malvinas", "Falklands"]]),
+        ("Kyiv / Kiev / Kyyiv and the war", [["Kyiv", "Kiev", "Kyyiv"]]),
+        ("the 2023/24 budget", []),
+        ("what did Japan say?", []),
+    ],
+)
+def test_slashed_words_are_read_as_alternatives(question: str, groups: list[list[str]]) -> None:
+    assert slashed(question) == groups

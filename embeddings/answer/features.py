@@ -52,6 +52,8 @@ class QuestionView:
     """Every document's header match."""
     who_phrases: tuple[str, ...] = ()
     """The question's words for the speakers it names."""
+    alternatives: tuple[tuple[int, ...], ...] = ()
+    """Groups of token positions the question offers as alternatives ("Malvinas/Falklands")."""
 
 
 @dataclass
@@ -129,6 +131,16 @@ def rank_matrix(view: CandidateView) -> np.ndarray:
 def answer_row(view: CandidateView, scores: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     order = np.argsort(-scores, kind="stable")
     return np.asarray([ANSWER_REGISTRY[n](view, scores, order) for n in names], dtype=np.float64)
+
+
+def either(has: np.ndarray, groups: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """`has` (rows x tokens) with each group of alternative tokens held wherever one of them is:
+    a passage that says "the Malvinas Islands" covers the topic "Malvinas/Falklands" as fully as one
+    that says both, as the writer meant by the slash."""
+    for group in groups:
+        cols = list(group)
+        has[..., cols] = has[..., cols].any(axis=-1, keepdims=True)
+    return has
 
 
 def weighted_share(has: np.ndarray, weights: np.ndarray) -> np.ndarray:

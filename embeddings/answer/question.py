@@ -183,3 +183,13 @@ def counted_noun(question: str) -> str:
         return ""
     words = m.group(1).split()
     return next((w for w in words if len(w) > 3 and w.lower().endswith("s")), words[-1])
+
+
+_SLASHED = re.compile(r"[^\W\d_][\w'’-]*(?:\s?/\s?[^\W\d_][\w'’-]*)+")
+
+
+def slashed(question: str) -> list[list[str]]:
+    """Words the question joins with a slash ("Malvinas/Falklands", "Kyiv/Kiev"), each group's parts
+    in order: a slash offers alternatives, so a passage that uses one of them uses the topic's word.
+    Figures ("2023/24") are not alternatives but a span, and are left alone."""
+    return [re.split(r"\s?/\s?", m.group()) for m in _SLASHED.finditer(question)]

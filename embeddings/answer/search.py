@@ -32,11 +32,12 @@ from embeddings.answer.features import (
     CandidateView,
     QuestionView,
     answer_row,
+    either,
     rank_matrix,
     weighted_share,
 )
 from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary, with_misspelt_countries
-from embeddings.answer.question import DateMention, QuestionInfo, dates_in, name_phrases, understand
+from embeddings.answer.question import DateMention, QuestionInfo, dates_in, name_phrases, slashed, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import Models, shipped_models
 from embeddings.corpus import facts
@@ -580,7 +581,17 @@ class SearchEngine:
             absent_names=tuple(absent),
             header=header,
             who_phrases=terms.who_phrases,
+            alternatives=self._alternatives(question, tokens),
         )
+
+    def _alternatives(self, question: str, tokens: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+        position = {t: i for i, t in enumerate(tokens)}
+        groups = []
+        for parts in slashed(question):
+            group = {position[t] for part in parts for t in self.tokenizer(part) if t in position}
+            if len(group) > 1:
+                groups.append(tuple(sorted(group)))
+        return tuple(groups)
 
     def _scope(self, view: CandidateView) -> str:
         """What the corpus lacks of what the question names, said so a reader sees what was
@@ -626,9 +637,9 @@ class SearchEngine:
         window = s_vec + prev_vec + next_vec
         flags = idx.sentence_flags
         top_bm25 = float(bm25.max()) if len(bm25) else 0.0
-        sentence_has = self._holds(question.tokens, sids)
-        window_has = sentence_has | (self._holds(question.tokens, prev_rows) & has_prev[:, None])
-        window_has |= self._holds(question.tokens, next_rows) & has_next[:, None]
+        sentence_has = self._question_holds(question, sids)
+        window_has = sentence_has | (self._question_holds(question, prev_rows) & has_prev[:, None])
+        window_has |= self._question_holds(question, next_rows) & has_next[:, None]
         spans = idx.sentences[sids] if len(sids) else np.zeros((0, 2), dtype=np.int64)
         return CandidateView(
             question=question,
@@ -646,9 +657,12 @@ class SearchEngine:
             window_has=window_has,
             accounted=self._accounted(question, terms, doc_positions),
             names_missing=self._names_missing(names, doc_positions),
-            doc_has=self._documents_hold(question.tokens, doc_positions),
+            doc_has=either(self._documents_hold(question.tokens, doc_positions), question.alternatives),
             lengths=(spans[:, 1] - spans[:, 0]).astype(np.float64),
         )
+
+    def _question_holds(self, question: QuestionView, rows: np.ndarray) -> np.ndarray:
+        return either(self._holds(question.tokens, rows), question.alternatives)
 
     def _holds(self, tokens: Sequence[str], rows: np.ndarray) -> np.ndarray:
         """Sentences x tokens: which of the tokens each sentence row holds."""
@@ -796,7 +810,7 @@ class SearchEngine:
         heading = (idx.sentence_flags[rows] & facts.HEADING) > 0
         question = cands.view.question
         scores = idx.sentence_vectors[rows] @ question.vector
-        scores += LEXICAL_IN_QUOTE * weighted_share(self._holds(question.tokens, rows), question.weights)
+        scores += LEXICAL_IN_QUOTE * weighted_share(self._question_holds(question, rows), question.weights)
         # Never join a heading to a content quote, or the reverse.
         scores = np.where(heading == heading[best], scores, -math.inf)
         quote = choose_quote(spans, scores.tolist(), best=best)
