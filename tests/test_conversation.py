@@ -276,6 +276,54 @@ def test_they_with_no_speaker_named_is_the_statement_just_quoted() -> None:
     assert "the speaker" not in followed.question and followed.question.startswith("what are they asking Moscow")
 
 
+def test_they_with_no_speaker_named_and_a_topic_of_their_own_keep_to_the_statement_just_quoted() -> None:
+    shown = Turn("How high did the ICBM fly, per the statement of 2018?", "", "2018", "", ("d1",))
+    followed = read("did they mention the summit?", shown, speaker)
+    assert followed.kind is Reading.REFERENCE and followed.documents == {"d1"}
+    named = read("did they mention the summit?", parse(FIRST, speaker), speaker)
+    assert named.documents == frozenset() and named.question.startswith("What did Japan say about the summit")
+
+
+def test_whose_words_a_question_quotes_is_its_speaker() -> None:
+    venues = {"osce"}
+
+    def venue(name: str) -> bool:
+        return name.casefold() in venues
+
+    delegation = parse(
+        "How far could the ICBM reach, according to Japan's delegation to the OSCE in November 2024?", speaker, venue
+    )
+    assert (delegation.speaker, delegation.venue) == ("Japan's delegation", "OSCE")
+    owner = parse("According to Japan's OSCE statement of November 2024, how high did the ICBM fly?", speaker, venue)
+    assert owner.speaker == "Japan"
+    source = parse("according to the joint statement did Russia vote for the resolutions", speaker)
+    assert source.speaker == "", "the names after 'according to' speak, not the ones the report is about"
+    own = parse("What is Brazil's position on the war in Ukraine according to its 2023 UNGA speech?", speaker)
+    assert (own.speaker, own.topic, own.dates) == ("Brazil", "the war in Ukraine", "2023")
+    assert read("and Russia?", own, speaker).question == (
+        "What is Russia's position on the war in Ukraine according to its 2023 UNGA speech?"
+    )
+
+
+def test_a_subject_is_the_speaker_and_a_new_topic_is_asked_of_it() -> None:
+    running = parse("is Brazil running for a seat on the Security Council in 2023?", speaker)
+    assert (running.speaker, running.topic) == ("Brazil", "the Security Council")
+    assert read("and on AI?", running, speaker).question == "What did Brazil say about AI in 2023?"
+
+
+@pytest.mark.parametrize(
+    ("message", "question"),
+    [
+        ("what about Russia two years earlier", "What did Russia say about the ICBM launch in 2022?"),
+        ("and three years later?", "What did Japan say about the ICBM launch in 2027?"),
+        ("and a year before?", "What did Japan say about the ICBM launch in 2023?"),
+    ],
+)
+def test_years_before_or_after_count_from_the_question_before(message: str, question: str) -> None:
+    first = parse("What did Japan say about the ICBM launch in 2024?", speaker)
+    assert read(message, first, speaker).question == question
+
+
 def test_a_header_that_misspells_a_state_is_found_by_its_name() -> None:
     from embeddings.answer.headers import misspelt_countries
 

@@ -180,9 +180,10 @@ _TOPIC_MARK = re.compile(
 )
 _YEAR_SHIFT = re.compile(
     r"\b(?:the\s+)?(?:year|one|statement|speech)\s+(before|earlier|after|later)\b|\b(previous|prior|following|next)\s+"
-    r"year\b|\ba\s+year\s+(earlier|before|later|after)\b",
+    r"year\b|\b(?P<count>a|one|two|three|four|five|\d)\s+years?\s+(earlier|before|later|after)\b",
     re.IGNORECASE,
 )
+_COUNTS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _SCAFFOLD = frozenset(
     [
         "what",
@@ -412,6 +413,9 @@ _ASKED = re.compile(
 """What a speaker said, asked as such: "what did Japan say ...", "how did Kenya's president describe
 ...", "did the EU mention ...": a name between an auxiliary and a verb of saying, with its title
 (the speaker is then the statements whose header has all of it)."""
+_SAYING_ABOUT = re.compile(rf"{_SAYING}\w*\s+(?:\w+\s+){{0,3}}?(?:about|on|regarding)\b")
+"""A question that asks what was said on its topic ("say about", "describe ... on"), whose topic
+can be swapped for another."""
 _REPORTED = re.compile(r"\b(?:according to|as reported by|reported by|per the|quoted by)\b", re.IGNORECASE)
 """What one speaker said as another reports it ("what did Tokyo accuse Moscow of, according to TASS?")."""
 _STATEMENT_DATE = re.compile(r".*\s(?:in|during)\s+(?P<date>[^?.!]*?)\W*$")
@@ -464,24 +468,48 @@ def _speaker_in(
         r"\s*([A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)(?=['’]s?\b|\s+(?:on|about|said|says|position|view|stance)\b)", text
     )
     first = [opening.group(1)] if opening else []
-    for phrase in first + name_phrases(text):
+    reported = _reported(text)  # "according to the joint statement, did Russia vote ...": the source speaks
+    for phrase in _with_possessors(first + name_phrases(text)):
         for m in re.finditer(re.escape(phrase), text):
             if m.start() >= before:
                 break
+            if reported and not reported.end() <= m.start() <= reported.end() + 5:
+                continue
             if venue is not None and venue[0] <= m.start() < venue[1]:
                 continue  # "at the OSCE": a place, though a delegation "to the OSCE" speaks there
             if _PLACE_BEFORE.search(text[: m.start()]):
                 continue  # "the North Korean troops in Russia": where the topic happens, not who speaks
             name = _POSSESSIVE.sub("", phrase)
+            title = _TITLE.match(text, m.start() + len(name))  # "Japan's delegation", "Chile's president"
             after = re.match(r"\s+([a-z][\w-]*)", text[m.end() :])
-            if after and after.group(1) not in _FOLLOWS_SPEAKER:
+            subject = re.search(
+                r"\b(?:is|was|are|were|did|does|do|has|have|had|will|would|can|could)\s+(?:the\s+)?$",
+                text[: m.start()],
+                re.IGNORECASE,
+            )  # "is Germany running ...": who does it
+            if after and not title and not subject and after.group(1) not in _FOLLOWS_SPEAKER:
                 continue  # "EU membership", "Russia sanctions": the name qualifies a topic
             if name and is_speaker(name):
                 start = m.start() - 4 if text[: m.start()].endswith(("the ", "The ")) else m.start()
                 start = _title_start(text, start)  # "the emir of Qatar" is replaced whole
-                title = _TITLE.match(text, m.start() + len(name))
                 return start, title.end() if title else m.start() + len(name)
     return None
+
+
+def _reported(text: str) -> re.Match[str] | None:
+    """Where a question names whose report it asks about ("according to TASS"), not when the
+    report is the speaker's own ("according to its 2023 speech")."""
+    m = _REPORTED.search(text)
+    return None if m is None or re.match(r"\s+(?:its|his|her|their)\b", text[m.end() :]) else m
+
+
+def _with_possessors(phrases: list[str]) -> list[str]:
+    """Each name phrase, then the owner in it: "Japan's" in "Japan's OSCE statement"."""
+    out = []
+    for phrase in phrases:
+        owner = re.match(r"(.+?['’]s?)\s", phrase)
+        out += [phrase, owner.group(1)] if owner else [phrase]
+    return out
 
 
 def _title_start(text: str, start: int) -> int:
@@ -501,6 +529,8 @@ def _title_start(text: str, start: int) -> int:
 
 def _venue_in(text: str, is_venue: IsSpeaker) -> tuple[int, int] | None:
     for m in _VENUE.finditer(text):
+        if re.search(r"\baccording\s+$", text[: m.start()], re.IGNORECASE) or _POSSESSIVE.search(m.group("name")):
+            continue  # "according to Japan's delegation": whose words, not where
         if is_venue(m.group("name")):
             return m.span("name")
     return None
@@ -518,6 +548,7 @@ def parse(question: str, is_speaker: IsSpeaker, is_venue: IsSpeaker = _never) ->
     topic = ""
     if mark:
         ends = [s for s, _ in dates if s >= topic_start] + ([venue[0]] if venue and venue[0] >= topic_start else [])
+        ends += [m.start() for m in _REPORTED.finditer(question) if m.start() >= topic_start]
         end = min(ends, default=len(question))
         topic = re.sub(
             r"(?:\s+(?:in|at|during|from|since|of|on|the))*[\s?.!,;:]*$", "", question[topic_start:end]
@@ -534,9 +565,10 @@ def _shift_year(dates: str, text: str) -> str:
     years = _YEAR.findall(dates)
     if not m or len(years) != 1:
         return ""
-    word = next(g for g in m.groups() if g).lower()
-    step = -1 if word in ("before", "earlier", "previous", "prior") else 1
-    return str(int(years[0]) + step)
+    word = next(g for name, g in zip(("", "", "count", ""), m.groups(), strict=True) if g and not name).lower()
+    count = (m.group("count") or "a").lower()
+    step = _COUNTS[count] if count in _COUNTS else int(count)
+    return str(int(years[0]) + (-step if word in ("before", "earlier", "previous", "prior") else step))
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -609,7 +641,9 @@ def _written_out(previous: Turn, speaker: str, dates: str, topic: str, venue: st
             question = f"{question[:at]} at the {venue}{question[at:]}"
         previous = replace(previous, question=question)
     if topic and topic != previous.topic:
-        if not previous.topic or previous.topic not in question:
+        if not previous.topic or previous.topic not in question or not _SAYING_ABOUT.search(question):
+            # "is Germany running for a seat on the Security Council?", then "and on AI?": the
+            # new topic asked of the same speaker, not put in the old question's place
             return _template(speaker, dates, topic, venue or previous.venue)
         question = question.replace(previous.topic, topic, 1)
     if speaker and speaker != previous.speaker:
@@ -691,7 +725,9 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
         topic or previous.topic,
         venue=venue or previous.venue,
     )
-    limited = frozenset(previous.documents[:1]) if statement and not speaker and not dates else frozenset()
+    # "did it ...", or "did they ..." with nobody named before: the statement just quoted
+    to_statement = statement or (referring and not keep_speaker)
+    limited = frozenset(previous.documents[:1]) if to_statement and not speaker and not dates else frozenset()
     return FollowUp(kind, turn, limited)
 
 
