@@ -505,7 +505,7 @@ def _reported(text: str) -> re.Match[str] | None:
 
 def _with_possessors(phrases: list[str]) -> list[str]:
     """Each name phrase, then the owner in it: "Japan's" in "Japan's OSCE statement"."""
-    out = []
+    out: list[str] = []
     for phrase in phrases:
         owner = re.match(r"(.+?['’]s?)\s", phrase)
         out += [phrase, owner.group(1)] if owner else [phrase]
