@@ -216,6 +216,10 @@ def test_a_name_where_the_topic_happens_is_not_a_new_speaker() -> None:
     troops = read("and the North Korean troops in Russia?", parse(FIRST, speaker), speaker)
     assert troops.kind is Reading.TOPIC and troops.turn.speaker == "Japan"
     assert read("and Russia?", parse(FIRST, speaker), speaker).kind is Reading.SPEAKER, "a name on its own is one"
+    tribunal = read("what about a tribunal for Russia?", parse(FIRST, speaker), speaker)
+    assert tribunal.kind is Reading.TOPIC and tribunal.turn.speaker == "Japan", "'for Russia': whom the topic is for"
+    reform = read("did they tie that to Security Council reform", first, speaker, lambda n: n.casefold() in venues)
+    assert reform.turn.venue == "OSCE", "a venue followed by a noun is the topic's thing, not a place"
 
 
 def test_a_pronoun_keeps_the_occasion_and_the_whole_titled_speaker() -> None:
@@ -265,6 +269,9 @@ def test_a_speaker_asked_the_same_thing_at_the_same_occasion() -> None:
     assert session.question == "What did Brazil say about Gaza in 2023?" and session.turn.topic == "Gaza"
     year = read("and what did Russia say about Poland that year?", first, speaker)
     assert year.question == "What did Russia say about Poland in 2023?"
+    proposal = parse("what was Brazil's Ukraine peace proposal in 2022", speaker)
+    same = read("what did Poland say about Ukraine", proposal, speaker)
+    assert same.question == "what did Poland say about Ukraine in 2022?", "the topic shared with the question's words"
 
 
 def test_they_with_no_speaker_named_is_the_statement_just_quoted() -> None:

@@ -142,6 +142,15 @@ _VENUE = re.compile(
 """A venue as questions name one: "at the OSCE", "before the Security Council", "to the General
 Assembly", "tell the OSCE"; a candidate only, kept when some statement's venue has its words."""
 
+_AFTER_VENUE = frozenset(
+    ["in", "on", "at", "about", "during", "and", "or", "to", "for", "of", "with", "when", "this", "that", "last",
+     "next", "session", "sessions", "meeting", "meetings", "debate", "summit", "too", "also", "as", "then", "back",
+     "before", "after", "earlier", "later", "regarding", "concerning", "over", "since"]
+)  # fmt: skip
+"""Words that may follow a venue when it names where something was said ("at the OSCE in July",
+"to the General Assembly session"); any other word makes it part of the topic ("Security Council
+reform")."""
+
 _MORE = re.compile(
     r"^\W*(?:(?:please\s+)?(?:show|give)\s+(?:me\s+)?(?:some\s+)?|any\s+)?(?:more|next|the next ones?|others?|"
     r"more passages|more quotes|continue|go on|keep going)(?:\s+(?:please|passages|quotes|of them))?\W*$",
@@ -392,7 +401,7 @@ _THAT_OCCASION = re.compile(
 )
 """Words pointing at the previous question's occasion ("that year", "at that session")."""
 _PLACE_BEFORE = re.compile(
-    r"\b(?:in|into|from|with|against|between|toward|towards|over|inside|within|across|on|by)\s+(?:the\s+)?$",
+    r"\b(?:in|into|from|with|against|between|toward|towards|over|inside|within|across|on|by|for)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
 """The words before a name that make it the topic's place or party, not the speaker."""
@@ -531,6 +540,9 @@ def _venue_in(text: str, is_venue: IsSpeaker) -> tuple[int, int] | None:
     for m in _VENUE.finditer(text):
         if re.search(r"\baccording\s+$", text[: m.start()], re.IGNORECASE) or _POSSESSIVE.search(m.group("name")):
             continue  # "according to Japan's delegation": whose words, not where
+        after = re.match(r"\s+([a-z]+)\b", text[m.end() :])
+        if after and after.group(1) not in _AFTER_VENUE:
+            continue  # "tie that to Security Council reform": the venue names the topic's thing
         if is_venue(m.group("name")):
             return m.span("name")
     return None
@@ -735,7 +747,7 @@ def _again_of(text: str, own: Turn, previous: Turn, occasion: re.Match[str] | No
     """Another speaker asked about the previous topic, or at the previous occasion: "what did
     Spain say about AI?" after the UK on AI at the UN in 2023, "what did Monaco say about AI at that
     session?" ask it of the same occasion (None when the question is one of its own)."""
-    shared = set(content_words(own.topic)) & set(content_words(previous.topic))
+    shared = set(content_words(own.topic)) & set(content_words(previous.topic or _gist(previous)))
     if not (own.speaker and own.topic and (shared or occasion)):
         return None
     asked = _THAT_OCCASION.sub("", text).strip()
