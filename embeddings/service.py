@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
-from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, parse, read
+from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, for_the_state, parse, read
 from embeddings.answer.search import Answer, Decline, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
 from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
@@ -211,8 +211,23 @@ class Verbatim:
         else:
             filters = Filters(documents=reading.documents) if reading.documents else None
             answer = engine.search(reading.question, k, filters)
+            if not answer.answered and previous is not None and previous.documents:
+                reading, answer = self._for_the_state(reading, answer, previous.documents[0], k, filters)
         turn = dataclasses.replace(reading.turn, documents=_quoted(answer), shown=reading.skip + len(answer.results))
         return Followed(reading, answer, turn)
+
+    def _for_the_state(
+        self, reading: FollowUp, answer: Answer, quoted: str, k: int, filters: Filters | None
+    ) -> tuple[FollowUp, Answer]:
+        """A person's statement of another year that the corpus lacks, looked for as the state's
+        (the reading line says so); the first reading and its decline when that finds nothing."""
+        engine = self._searcher()
+        doc = self.corpus.documents.get(quoted)
+        state = for_the_state(reading, f"{doc.speaker} ({doc.organisation})", engine.names_a_speaker) if doc else None
+        if state is None:
+            return reading, answer
+        found = engine.search(state.question, k, filters)
+        return (state, found) if found.answered else (reading, answer)
 
     def turn_for(self, question: str, answer: Answer) -> Turn:
         """A question asked on its own (`/ask`), remembered so that a reply to its answer can

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from embeddings.answer.conversation import Reading, Turn, parse, read
+from embeddings.answer.conversation import Reading, Turn, for_the_state, parse, read
 from embeddings.answer.search import Decline
 from embeddings.errors import VerbatimError
 from embeddings.quality.conversations import load_conversations
@@ -123,6 +123,35 @@ def test_a_conversation_is_kept_expires_and_survives_a_damaged_record(corpus_dir
     with sqlite3.connect(db_path) as db:
         db.execute("UPDATE conversations SET turn = '{\"questio' WHERE conversation = 'message:3'")
     assert service.conversation("message:3") is None, "a damaged record starts afresh, it does not fail"
+
+
+def _statement(folder: Path, name: str, speaker: str, date: str, text: str) -> None:
+    header = f"title: Statement by {speaker}\nspeaker: {speaker}\norganisation: Government of Iran\n"
+    header += f"venue: General Debate, United Nations General Assembly\ndate: {date}\n"
+    (folder / f"{name}.txt").write_text(f"---\n{header}---\n{text}\n", encoding="utf-8")
+
+
+def test_a_person_asked_about_another_year_is_asked_as_the_state(corpus_dir: Path, tmp_path: Path) -> None:
+    """Raisi spoke for Iran in 2023, Pezeshkian in 2024: "and in 2024?" follows Iran."""
+    deal = "The nuclear deal known as the JCPOA must be revived and the sanctions on Iran lifted."
+    _statement(corpus_dir, "irn_2023", "Ebrahim Raisi, President (Iran)", "2023-09-19", deal)
+    _statement(corpus_dir, "irn_2024", "Masoud Pezeshkian, President (Iran)", "2024-09-24", deal)
+    service = _service(corpus_dir, tmp_path)
+    first = service.follow("What did Raisi say about the JCPOA nuclear deal in 2023?", None, k=3)
+    assert first.answer.answered and first.turn is not None and first.turn.documents[0] == "irn_2023"
+    later = service.follow("and in 2024?", first.turn, k=3)
+    assert later.reading.line == "Read as: what did Iran say about the JCPOA nuclear deal in 2024?"
+    assert later.answer.answered and {r.doc_id for r in later.answer.results} == {"irn_2024"}
+
+
+def test_for_the_state_leaves_states_and_other_statements_alone() -> None:
+    raisi = parse("What did Raisi say about the JCPOA in 2023?", lambda n: n in ("Raisi", "Iran", "Japan"))
+    later = read("and in 2024?", raisi, lambda n: n in ("Raisi", "Iran"))
+    header = "Ebrahim Raisi, President (Iran) (Government of Iran)"
+    assert for_the_state(later, header, lambda n: n == "Iran") is not None
+    assert for_the_state(later, "Fumio Kishida, Prime Minister (Japan)", lambda n: n == "Japan") is None
+    state = read("and in 2024?", parse(FIRST.replace("November ", ""), speaker), speaker)
+    assert for_the_state(state, "Delegation of Japan (Japan)", speaker) is None, "a state stays itself"
 
 
 def test_an_older_state_file_gains_the_conversations_table(tmp_path: Path) -> None:

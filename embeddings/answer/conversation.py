@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from embeddings.answer.casing import TITLES
+from embeddings.answer.headers import states_named
 from embeddings.answer.question import date_spans, name_phrases
 from embeddings.corpus.facts import MONTH_RE
 
@@ -806,3 +807,23 @@ def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
         question, previous.speaker, previous.dates, previous.topic, venue=previous.venue, base=previous.question
     )
     return FollowUp(Reading.REFERENCE, turn, frozenset(previous.documents[:1]) if to_statement else frozenset())
+
+
+def for_the_state(followed: FollowUp, quoted_header: str, is_speaker: IsSpeaker) -> FollowUp | None:
+    """A person asked about another year ("what did Raisi say about the JCPOA in 2023?", then "and
+    in 2024?") asked instead of the state that person spoke for, as a member following a country
+    means: someone else may have made its statement that year. `quoted_header` is the speaker and
+    organisation of the statement quoted last; None when the speaker is already a state, or that
+    statement is not the person's."""
+    person = speaker_name(followed.turn.speaker)
+    states = states_named(quoted_header)
+    if followed.kind is not Reading.DATES or not person or not states:
+        return None
+    if person.casefold() not in quoted_header.casefold():
+        return None
+    state = states[0]
+    if _same_name(state, person) or not is_speaker(state):
+        return None
+    turn = followed.turn
+    question = turn.question.replace(turn.speaker, state, 1)
+    return FollowUp(Reading.SPEAKER, replace(turn, question=question, speaker=state), followed.documents)
