@@ -320,6 +320,16 @@ def test_they_with_no_speaker_named_and_a_topic_of_their_own_keep_to_the_stateme
     assert named.documents == frozenset() and named.question.startswith("What did Japan say about the summit")
 
 
+def test_its_with_nothing_else_named_asks_the_statement_just_quoted() -> None:
+    shown = Turn("What did Brazil say about the Amazon fund in 2023?", "Brazil", "2023", "the Amazon fund", ("d1",))
+    principles = read("What are its key principles?", shown, speaker)
+    assert principles.kind is Reading.REFERENCE and principles.documents == {"d1"}
+    assert principles.question == "What are its key principles in 2023?"
+    later = read("and in 2024?", principles.turn, speaker)
+    assert later.question == "What did Brazil say about the Amazon fund in 2024?"
+    assert read("Is it true that Japan voted against the resolution?", shown, speaker).kind is Reading.FRESH
+
+
 def test_whose_words_a_question_quotes_is_its_speaker() -> None:
     venues = {"osce"}
 

@@ -174,6 +174,9 @@ _BACK_TO_TOPIC = re.compile(
 sanctions imposed on it")."""
 _POINTER = re.compile(r"(?:it|that|this)(?:\s+(?:in|at|back|during|then)\b.*)?", re.IGNORECASE)
 """A topic that only points back ("it", "that back in 2018"), not one of its own ("Gaza")."""
+_ITS = re.compile(r"\bits\b|\bit\b(?!\s+(?:is|was|true|possible|likely)\b)", re.IGNORECASE)
+"""A pronoun for what the statement just quoted speaks of ("what are its key principles?", "who
+funds it?"), not "is it true that ..."."""
 _MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
 """A follow-up's whole remainder a month ("what about November?"): a date, not a topic."""
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
@@ -725,6 +728,8 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
+    if not (pointing or own.topic or own.speaker or dates or venue) and previous.documents and _ITS.search(text):
+        return _in_the_quoted(text, previous, previous.speaker)  # "what are its key principles?"
     if not pointing and (topic or len(content_words(text)) >= 2):
         return fresh  # a question of its own
     if not (speaker or dates or topic or person or statement or venue):
@@ -787,14 +792,19 @@ def _on_occasion(question: str, previous: Turn) -> str:
     return question
 
 
+def _in_the_quoted(text: str, previous: Turn, speaker: str) -> FollowUp:
+    """A question about what the statement just quoted speaks of, asked of it as typed (at its
+    occasion); the next follow-up goes on from the question before."""
+    turn = Turn(_on_occasion(text, previous), speaker, previous.dates, previous.topic, venue=previous.venue)
+    return FollowUp(Reading.REFERENCE, replace(turn, base=previous.question), frozenset(previous.documents[:1]))
+
+
 def _reference(text: str, previous: Turn, to_statement: bool) -> FollowUp:
     """A question of its own shape about the speaker or statement just quoted ("did they say what
     Pyongyang gets in return?"): its pronoun replaced by that speaker, and the occasion (venue and
     dates) kept."""
     if not previous.speaker:
-        # nobody to put for "they": the statement just quoted is who they are
-        turn = Turn(_on_occasion(text, previous), "", previous.dates, previous.topic, venue=previous.venue)
-        return FollowUp(Reading.REFERENCE, replace(turn, base=previous.question), frozenset(previous.documents[:1]))
+        return _in_the_quoted(text, previous, "")  # nobody to put for "they": the statement just quoted is who
     speaker = previous.speaker
     question = _STATEMENT.sub(lambda m: re.sub(r"\bit\b", speaker, m.group(0)), text)
     # only the first pronoun is the speaker: "who did he say was backing them?" asks about others
