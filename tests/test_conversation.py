@@ -330,6 +330,15 @@ def test_its_with_nothing_else_named_asks_the_statement_just_quoted() -> None:
     assert read("Is it true that Japan voted against the resolution?", shown, speaker).kind is Reading.FRESH
 
 
+def test_a_month_without_a_year_is_in_the_year_the_conversation_is_about() -> None:
+    later = read("What was Japan saying about the weapons purchases in November?", parse(FIRST, speaker), speaker)
+    assert later.question == "What was Japan saying about the weapons purchases in November 2024?"
+    assert later.turn.dates == "November 2024" and later.line.startswith("Read as:")
+    years = parse("What did Japan say about sanctions in 2023 and 2024?", speaker)
+    alone = read("What did Japan say about the weapons purchases in November?", years, speaker)
+    assert alone.kind is Reading.FRESH, "two years before: no year to choose"
+
+
 def test_whose_words_a_question_quotes_is_its_speaker() -> None:
     venues = {"osce"}
 

@@ -620,6 +620,16 @@ def _in_year_of(dates: str, previous: str) -> str:
     return f"{dates} {years[0]}"
 
 
+def _in_year_asked(fresh: FollowUp, previous: Turn) -> FollowUp:
+    """A question of its own that names a month and no year ("what was Japan saying about the
+    weapons purchases in November?") asked in the year the conversation is about."""
+    dates = _in_year_of(fresh.turn.dates, previous.dates)
+    if dates == fresh.turn.dates or fresh.turn.dates not in fresh.question:
+        return fresh
+    turn = fresh.turn
+    return FollowUp(Reading.DATES, replace(turn, question=turn.question.replace(turn.dates, dates, 1), dates=dates))
+
+
 def _without_dates(rest: str) -> str:
     """A follow-up's words without the dates it names ("Italy the year before?" gives "Italy")."""
     for start, end in reversed(date_spans(rest)):
@@ -731,7 +741,7 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     if not (pointing or own.topic or own.speaker or dates or venue) and previous.documents and _ITS.search(text):
         return _in_the_quoted(text, previous, previous.speaker)  # "what are its key principles?"
     if not pointing and (topic or len(content_words(text)) >= 2):
-        return fresh  # a question of its own
+        return _in_year_asked(fresh, previous)  # a question of its own
     if not (speaker or dates or topic or person or statement or venue):
         return fresh
     kind = _kind(speaker, dates, venue, referring)
