@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from embeddings.answer.headers import MetadataIndex, date_fit, expand_adjectives, same_name
-from embeddings.answer.question import DateMention, dates_in, name_phrases, understand
+from embeddings.answer.question import DateMention, date_spans, dates_in, name_phrases, understand
 from embeddings.corpus.documents import Document
 from embeddings.corpus.facts import has_date, has_quantity
 from embeddings.index.keywords import Tokenizer, load_aliases
@@ -25,10 +25,17 @@ from tests.conftest import CORPUS
         ("in September", [DateMention(None, 9)]),
         ("May I ask about resolution 1718(2006)?", []),
         ("symbol S/2024/123", []),
+        ("what did Milei say about the 2030 Agenda in 2024?", [DateMention(2024, None)]),
+        ("net zero by 2099", []),
     ],
 )
 def test_dates_named_in_questions(text: str, expected: list[DateMention]) -> None:
     assert dates_in(text) == expected
+
+
+def test_a_year_still_to_come_is_no_date_a_follow_up_replaces() -> None:
+    text = "what did Milei say about the 2030 Agenda in 2024?"
+    assert [text[s:e] for s, e in date_spans(text)] == ["2024"]
 
 
 def test_what_a_question_asks_for() -> None:

@@ -12,6 +12,7 @@ phrasings people use to ask for a quantity or for a document's particulars.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -121,10 +122,16 @@ def dates_in(text: str) -> list[DateMention]:
         found.append(DateMention(None, MONTHS[m.group(1).lower()]))
         used.append(m.span())
     for m in _YEAR.finditer(text):
-        if any(s <= m.start() < e for s, e in used):
+        if any(s <= m.start() < e for s, e in used) or _ahead(m):
             continue
         found.append(DateMention(int(m.group(1)), None))
     return found
+
+
+def _ahead(year: re.Match[str]) -> bool:
+    """A year still to come names a target or a plan ("the 2030 Agenda", "net zero by 2050"), never
+    when a statement was made."""
+    return int(year.group(1)) > dt.date.today().year
 
 
 def date_spans(text: str) -> list[tuple[int, int]]:
@@ -135,6 +142,8 @@ def date_spans(text: str) -> list[tuple[int, int]]:
         for m in pattern.finditer(text):
             start, end = m.span(group)
             if pattern is _MONTH_ALONE and m.group(1).lower() == "may" and not re.match(r"in\s", m.group(0), re.I):
+                continue
+            if pattern is _YEAR and _ahead(m):
                 continue
             if not any(s < end and start < e for s, e in spans):
                 spans.append((start, end))
