@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.answer.analysis import Comparison, Timeline, compare, timeline
-from embeddings.answer.conversation import MAX_SHOWN, FollowUp, Reading, Turn, for_the_state, parse, read
+from embeddings.answer.conversation import (
+    MAX_SHOWN,
+    FollowUp,
+    Reading,
+    Turn,
+    for_the_state,
+    of_the_quoted,
+    parse,
+    read,
+)
 from embeddings.answer.search import Answer, Decline, Filters, SearchEngine, clean_question
 from embeddings.corpus.chunking import Paragraph, paragraphs
 from embeddings.corpus.documents import Corpus, CorpusIssue, Document, date_problem
@@ -197,6 +206,9 @@ class Verbatim:
         engine = self._searcher()
         message = engine.with_names(self.check_question(message))
         reading = read(message, previous, engine.names_a_speaker, engine.names_a_venue)
+        quoted = self._quoted_header(previous)
+        if previous is not None and quoted:
+            reading = of_the_quoted(reading, previous, quoted) or reading
         if reading.kind is Reading.NOTHING_TO_FOLLOW:
             return Followed(reading, Answer(reading.question, False, reason=Decline.NOTHING_TO_FOLLOW), None)
         if reading.kind is Reading.MORE:
@@ -211,10 +223,15 @@ class Verbatim:
         else:
             filters = Filters(documents=reading.documents) if reading.documents else None
             answer = engine.search(reading.question, k, filters)
-            if not answer.answered and previous is not None and previous.documents:
-                reading, answer = self._for_the_state(reading, answer, previous.documents[0], k, filters)
+            if not answer.answered and quoted:
+                reading, answer = self._for_the_state(reading, answer, quoted, k, filters)
         turn = dataclasses.replace(reading.turn, documents=_quoted(answer), shown=reading.skip + len(answer.results))
         return Followed(reading, answer, turn)
+
+    def _quoted_header(self, previous: Turn | None) -> str:
+        """Who made the statement quoted first in the conversation's last answer ("" if none)."""
+        doc = self.corpus.documents.get(previous.documents[0]) if previous and previous.documents else None
+        return f"{doc.speaker} ({doc.organisation})" if doc else ""
 
     def _for_the_state(
         self, reading: FollowUp, answer: Answer, quoted: str, k: int, filters: Filters | None
@@ -222,8 +239,7 @@ class Verbatim:
         """A person's statement of another year that the corpus lacks, looked for as the state's
         (the reading line says so); the first reading and its decline when that finds nothing."""
         engine = self._searcher()
-        doc = self.corpus.documents.get(quoted)
-        state = for_the_state(reading, f"{doc.speaker} ({doc.organisation})", engine.names_a_speaker) if doc else None
+        state = for_the_state(reading, quoted, engine.names_a_speaker)
         if state is None:
             return reading, answer
         found = engine.search(state.question, k, filters)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from embeddings.answer.conversation import Reading, Turn, for_the_state, parse, read
+from embeddings.answer.conversation import Reading, Turn, for_the_state, of_the_quoted, parse, read
 from embeddings.answer.search import Decline
 from embeddings.errors import VerbatimError
 from embeddings.quality.conversations import load_conversations
@@ -152,6 +152,19 @@ def test_for_the_state_leaves_states_and_other_statements_alone() -> None:
     assert for_the_state(later, "Fumio Kishida, Prime Minister (Japan)", lambda n: n == "Japan") is None
     state = read("and in 2024?", parse(FIRST.replace("November ", ""), speaker), speaker)
     assert for_the_state(state, "Delegation of Japan (Japan)", speaker) is None, "a state stays itself"
+
+
+def test_naming_the_person_just_quoted_asks_that_statement() -> None:
+    names = ("Raisi", "Iran")
+    shown = Turn("What did Iran say about the JCPOA in 2023?", "Iran", "2023", "the JCPOA", ("irn_2023", "x"))
+    header = "Ebrahim Raisi, President (Iran) (Government of Iran)"
+    person = of_the_quoted(read("Who did Raisi blame for it?", shown, names.__contains__), shown, header)
+    assert person is not None and person.documents == {"irn_2023"}
+    assert person.line == "Read as: who did Raisi blame for it in 2023?"
+    state = read("What did Iran say about sanctions?", shown, names.__contains__)
+    assert of_the_quoted(state, shown, header) is None, "a state may mean any of its statements"
+    dated = read("What did Raisi say about sanctions in 2022?", shown, names.__contains__)
+    assert of_the_quoted(dated, shown, header) is None, "a date of its own asks that date"
 
 
 def test_an_older_state_file_gains_the_conversations_table(tmp_path: Path) -> None:

@@ -847,3 +847,19 @@ def for_the_state(followed: FollowUp, quoted_header: str, is_speaker: IsSpeaker)
     turn = followed.turn
     question = turn.question.replace(turn.speaker, state, 1)
     return FollowUp(Reading.SPEAKER, replace(turn, question=question, speaker=state), followed.documents)
+
+
+def of_the_quoted(followed: FollowUp, previous: Turn, quoted_header: str) -> FollowUp | None:
+    """A question of its own naming the person whose statement was just quoted, and no date ("did
+    Ruto ask other countries to chip in?" after Kenya's 2024 speech on Haiti): asked of that
+    statement. A state named so ("what did Japan say about sanctions?") may mean any of its
+    statements and is left as typed (None)."""
+    turn = followed.turn
+    person = speaker_name(turn.speaker)
+    if followed.kind is not Reading.FRESH or not person or turn.dates or turn.venue or not previous.documents:
+        return None
+    if person.casefold() not in quoted_header.casefold() or any(
+        _same_name(person, s) for s in states_named(quoted_header)
+    ):
+        return None
+    return _in_the_quoted(followed.question, previous, turn.speaker)
