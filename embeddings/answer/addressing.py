@@ -45,7 +45,7 @@ PROFILE_DOCUMENTS = 5
 steer it, few enough that all of them are on the topic."""
 NEAR_DOCUMENTS = 3
 PASSAGES = 3
-"""Passages kept per statement (distinct paragraphs, best first)."""
+"""Passages kept per statement (sharing no text, best first)."""
 ADDRESS_FILE = "addresses.json"
 
 

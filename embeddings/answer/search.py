@@ -477,7 +477,7 @@ class SearchEngine:
         return Answer(cands.question, True, results)
 
     def passages(self, cands: Candidates, scores: np.ndarray, k: int) -> list[Result]:
-        """The `k` best passages (distinct paragraphs, no heading) whether or not they answer: a
+        """The `k` best passages (sharing no text, no heading) whether or not they answer: a
         comparison decides on its own whether a statement addresses its topic."""
         return self._pick(cands, scores, np.argsort(-scores, kind="stable"), k, heading_ok=False)
 
@@ -783,20 +783,20 @@ class SearchEngine:
     def _pick(
         self, cands: Candidates, scores: np.ndarray, order: np.ndarray, k: int, *, heading_ok: bool
     ) -> list[Result]:
-        """Best candidates, one per paragraph; headings only for questions about the document."""
+        """Best candidates whose quotes share no text; headings only for questions about the
+        document. Two quotes may come from one long paragraph when its best sentences lie apart:
+        the second is often the one that answers, and it could not be shown otherwise."""
         heading = (cands.view.flags & facts.HEADING) > 0
         results: list[Result] = []
-        taken: list[tuple[str, ParagraphSpan]] = []
         for i in order:
             if len(results) >= k:
                 break
             if not heading_ok and heading[i]:
                 continue
             result = self._result(cands, int(i), float(scores[i]))
-            if any(d == result.doc_id and result.paragraph.overlaps(span) for d, span in taken):
+            if any(r.doc_id == result.doc_id and r.start < result.end and result.start < r.end for r in results):
                 continue
             results.append(result)
-            taken.append((result.doc_id, result.paragraph))
         return results
 
     def _result(self, cands: Candidates, i: int, score: float) -> Result:

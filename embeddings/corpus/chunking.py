@@ -54,9 +54,6 @@ class ParagraphSpan:
     def of(cls, numbers: Sequence[int]) -> ParagraphSpan:
         return cls(min(numbers), max(numbers))
 
-    def overlaps(self, other: ParagraphSpan) -> bool:
-        return not (self.last < other.first or self.first > other.last)
-
     def label(self) -> str:
         return f"para. {self.first}" if self.first == self.last else f"paras. {self.first}–{self.last}"
 
