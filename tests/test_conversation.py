@@ -352,6 +352,24 @@ def test_a_month_without_a_year_is_in_the_year_the_conversation_is_about() -> No
     assert alone.kind is Reading.FRESH, "two years before: no year to choose"
 
 
+def test_a_question_naming_its_own_speaker_and_pronoun_is_its_own() -> None:
+    first = parse("What did Brazil say about the Amazon in 2023?", speaker)
+    own = read("What did Russia say about Ukraine in its 2022 speech?", first, speaker)
+    assert own.kind is Reading.FRESH, "'its' is Russia's own, not the speaker just quoted"
+    opening = parse("Did Japan's prime minister call for reform at UNGA 2023?", speaker)
+    assert opening.speaker == "Japan's prime minister", "a question's first word is no part of a name"
+
+
+def test_anything_on_a_name_asks_about_it_and_a_bare_question_asks_the_statement_quoted() -> None:
+    shown = Turn(FIRST, "Japan", "November 2024", "the ICBM launch", ("d1",), 3)
+    israel = read("anything on Russia in that speech?", shown, speaker)
+    assert (israel.kind, israel.turn.speaker, israel.turn.topic) == (Reading.TOPIC, "Japan", "Russia")
+    which = read("which resolutions?", shown, speaker)
+    assert which.kind is Reading.REFERENCE and which.documents == {"d1"}
+    view = read("Brazil's view that year?", parse("What did Japan say about AI in 2023?", speaker), speaker)
+    assert (view.kind, view.question) == (Reading.SPEAKER, "What did Brazil say about AI in 2023?")
+
+
 def test_whose_words_a_question_quotes_is_its_speaker() -> None:
     venues = {"osce"}
 

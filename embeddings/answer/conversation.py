@@ -177,6 +177,12 @@ _POINTER = re.compile(r"(?:it|that|this)(?:\s+(?:in|at|back|during|then)\b.*)?",
 _ITS = re.compile(r"\bits\b|\bit\b(?!\s+(?:is|was|true|possible|likely)\b)", re.IGNORECASE)
 """A pronoun for what the statement just quoted speaks of ("what are its key principles?", "who
 funds it?"), not "is it true that ..."."""
+_TOPIC_ELLIPSIS = re.compile(r"\b(?:anything|something)\s+(?:else\s+)?(?:on|about|regarding)\s*$", re.IGNORECASE)
+"""The ellipsis that names a topic ("anything on Israel?"): a name after it is what is asked about."""
+_IN_STATEMENT = re.compile(
+    r"\s*\b(?:in|from|at)\s+(?:that|this|the same|the)\s+(?:statement|speech|address|document|report|text|meeting)\b",
+    re.IGNORECASE,
+)
 _MONTH_REST = re.compile(rf"\W*({MONTH_RE})\W*", re.IGNORECASE)
 """A follow-up's whole remainder a month ("what about November?"): a date, not a topic."""
 _PERSON = re.compile(r"\b(?:they|them|their|he|him|his|she|her)\b", re.IGNORECASE)
@@ -478,7 +484,9 @@ def _speaker_in(
     topic: "What did Japan say about Russia?"), as a character span."""
     # "Chile's position on ...", "Sri Lanka on the debt crisis": a name may open a question
     opening = re.match(
-        r"\s*([A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)(?=['’]s?\b|\s+(?:on|about|said|says|position|view|stance)\b)", text
+        r"\s*(?!(?:Did|Does|Do|Has|Have|Had|Is|Was|Are|Were|Will|Would|Can|Could|What|How|Why|When|Where|Which|Who|"
+        r"And|But|So)\b)([A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)(?=['’]s?\b|\s+(?:on|about|said|says|position|view|stance)\b)",
+        text,
     )
     first = [opening.group(1)] if opening else []
     reported = _reported(text)  # "according to the joint statement, did Russia vote ...": the source speaks
@@ -711,26 +719,36 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     person, statement = _PERSON.search(text), _STATEMENT.search(text)
     rest = text[ellipsis.end() :] if ellipsis else text
     own = parse(rest, is_speaker, is_venue)
+    if person and own.speaker and -1 < text.find(own.speaker) < person.start():
+        person = None  # "what did Raisi say in his 2023 speech?": his own, not the one just quoted
+    if ellipsis and _TOPIC_ELLIPSIS.search(ellipsis.group(0)):
+        own = replace(own, speaker="")  # "anything on Israel in that speech?": Israel is the topic
     occasion = _THAT_OCCASION.search(rest)  # "about India that year": the previous question's dates
     own = replace(own, topic=_THAT_OCCASION.sub("", own.topic).strip()) if occasion else own
+    rest_now = _THAT_OCCASION.sub("", rest)
     shifted = _shift_year(previous.dates, rest)
     dates = shifted or _dates_asked(rest, own, previous)
     venue = own.venue
     # "did they ...", "did it ...": the speaker is the one just quoted; a name in the words is topic.
     referring = bool(person or statement) and not ellipsis
     back = _BACK_TO_TOPIC.search(rest)
-    named = "" if own.topic or venue else _remainder_name(_without_dates(rest), is_speaker)
+    named = (
+        ""
+        if own.topic or venue or (ellipsis and _TOPIC_ELLIPSIS.search(ellipsis.group(0)))
+        else (_remainder_name(_without_dates(rest_now), is_speaker))
+    )
     speaker = "" if referring else own.speaker or named
     topic = "" if (back and not own.topic) or _POINTER.fullmatch(own.topic or "-") else own.topic
     if speaker and not topic and previous.speaker:
         topic = _other_side(speaker, previous)  # "Guyana on Venezuela?" "and what did Venezuela say?"
     if not topic and not speaker and not dates and not venue:
         leftover = content_words(rest)
-        topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", rest).strip() if leftover else ""
+        topic = re.sub(r"^\W*(?:on|about|regarding)\s+|[\s?.!,;:]+$", "", _IN_STATEMENT.sub("", rest_now)).strip()
+        topic = topic if leftover else ""
         if referring and topic:
             return _reference(text, previous, statement is not None)
     pointing = bool(ellipsis or person or statement or shifted or back)
-    asked = set(content_words(_without_dates(rest))) - set(content_words(own.speaker))
+    asked = {_POSSESSIVE.sub("", w) for w in content_words(_without_dates(rest_now))} - set(content_words(own.speaker))
     if own.speaker and not (ellipsis or referring) and not own.topic and asked <= _RESPONDING:
         pointing = True  # "how did India respond?", "did Brazil bring that up in 2023 too?": the same question
     elif not (ellipsis or referring or dates or venue) and (again := _again_of(text, own, previous, occasion)):
@@ -738,8 +756,8 @@ def read(text: str, previous: Turn | None, is_speaker: IsSpeaker, is_venue: IsSp
     if not pointing and re.search(r"\b(?:that|this|it)\W*$", text, re.IGNORECASE) and len(content_words(text)) <= 1:
         # "when was that?", "who said that?": the passage just quoted, and its citation
         return FollowUp(Reading.REFERENCE, replace(previous, documents=(), shown=0), frozenset(previous.documents[:1]))
-    if not (pointing or own.topic or own.speaker or dates or venue) and previous.documents and _ITS.search(text):
-        return _in_the_quoted(text, previous, previous.speaker)  # "what are its key principles?"
+    if not (pointing or own.topic or own.speaker or dates or venue) and previous.documents and _bare(text):
+        return _in_the_quoted(text, previous, previous.speaker)  # "what are its key principles?", "which ones?"
     if not pointing and (topic or len(content_words(text)) >= 2):
         return _in_year_asked(fresh, previous)  # a question of its own
     if not (speaker or dates or topic or person or statement or venue):
@@ -800,6 +818,13 @@ def _on_occasion(question: str, previous: Turn) -> str:
     if previous.dates and not date_spans(question):
         question = re.sub(r"\s*([?.!]*)\s*$", lambda m: f" in {previous.dates}{m.group(1) or '?'}", question, count=1)
     return question
+
+
+def _bare(text: str) -> bool:
+    """A question that only makes sense about what was just quoted: "its", "it", or a question word
+    and a word or two ("which resolutions?", "who funds it?")."""
+    short = re.match(r"\W*(?:which|what|who|whom|whose|when|where|why|how)\b", text, re.IGNORECASE)
+    return bool(_ITS.search(text)) or bool(short and len(content_words(text)) <= 2)
 
 
 def _in_the_quoted(text: str, previous: Turn, speaker: str) -> FollowUp:
