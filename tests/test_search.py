@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.answer.search import Decline, Filters, SearchEngine
+from embeddings.answer.headers import state_of_capital
+from embeddings.answer.search import Candidates, Decline, Filters, SearchEngine
 from embeddings.engine import open_engine
 from embeddings.errors import BadQuestionError, VerbatimError
 from embeddings.index.embedder import HashingEmbedder
@@ -70,6 +71,21 @@ def test_a_long_paragraph_can_give_two_quotes_that_share_no_text(corpus_dir: Pat
     assert len(quotes) >= 2 and quotes[0].paragraph == quotes[1].paragraph
     assert quotes[0].end <= quotes[1].start or quotes[1].end <= quotes[0].start, "no text is quoted twice"
     assert {"Mangrove restoration" in r.quote or "nurseries" in r.quote for r in quotes[:2]} == {True}
+
+
+def test_a_capital_named_as_the_speaker_is_its_government(corpus_dir: Path, tmp_path: Path) -> None:
+    header = "title: Statement\nspeaker: Minister for Foreign Affairs (Azerbaijan)\nvenue: General Assembly\n"
+    text = "Azerbaijan will host the climate conference and seeks a peace treaty with its neighbour."
+    (corpus_dir / "aze.txt").write_text(f"---\n{header}date: 2024-09-24\n---\n{text}\n", encoding="utf-8")
+    engine = open_engine(corpus_dir, tmp_path / "index", HashingEmbedder())
+    assert engine.names_a_speaker("Baku") and engine.names_a_speaker("Baku's")
+    cands = engine.candidates("What did Baku say about the peace treaty?")
+    assert isinstance(cands, Candidates) and len(cands)
+    assert {engine.index.chunks[int(c)].doc_id for c in cands.chunk_ids} == {"aze"}, "answered from its statements"
+    assert cands.view.question.absent_names == (), "the capital is no name the corpus lacks"
+    assert not engine.names_a_speaker("Paris"), "a capital that names treaties is left out"
+    assert engine.with_names("and how did baku present it?") == "and how did Baku present it?"
+    assert state_of_capital("the Beijing") == "China" and state_of_capital("Bejing") == ""
 
 
 def test_results_are_diverse(fake_engine: SearchEngine) -> None:

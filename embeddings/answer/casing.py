@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 
-from embeddings.answer.headers import misspelt_countries, states_named
+from embeddings.answer.headers import capitals, misspelt_countries, states_named
 from embeddings.corpus.documents import Document
 
 
@@ -68,6 +68,9 @@ def header_names(documents: Iterable[Document], aliases: Iterable[str] = ()) -> 
         header = f"{doc.speaker} {doc.organisation}"
         strong.update(states_named(header))
         strong.update(misspelt_countries(header))
+    # "how did baku present it": a capital stands for its state as a speaker (embeddings/data/capitals.toml)
+    stated = {s.casefold() for s in strong}
+    strong.update(c for c, state in capitals().items() if state.casefold() in stated)
     listed = {a for a in aliases if len(a) >= MIN_NAME or (len(a) > 1 and a.isupper())}  # "UN", "EU"
     names |= listed | strong
     return names, frozenset(listed | strong)

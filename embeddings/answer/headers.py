@@ -43,6 +43,24 @@ def irregular_adjectives() -> dict[str, str]:
     return {str(k).lower(): str(v).lower() for k, v in data.get("adjective", {}).items()}
 
 
+@cache
+def capitals() -> dict[str, str]:
+    """Each capital as it is written -> the state it stands for."""
+    text = resources.files("embeddings.data").joinpath("capitals.toml").read_text(encoding="utf-8")
+    return {str(k): str(v) for k, v in tomllib.loads(text).get("capital", {}).items()}
+
+
+@cache
+def _capitals_folded() -> dict[str, str]:
+    return {k.casefold(): v for k, v in capitals().items()}
+
+
+def state_of_capital(name: str) -> str:
+    """The state a capital named as a speaker stands for ("Beijing's view" -> China), else ""."""
+    bare = _POSSESSIVE.sub("", re.sub(r"^the\s+", "", name.strip(), flags=re.IGNORECASE)).casefold()
+    return _capitals_folded().get(bare, "")
+
+
 def expand_adjectives(text: str) -> str:
     """Append the country name after each irregular adjective, so "French" also reads "France"."""
     table = irregular_adjectives()

@@ -36,7 +36,14 @@ from embeddings.answer.features import (
     rank_matrix,
     weighted_share,
 )
-from embeddings.answer.headers import HeaderScores, MetadataIndex, QuestionTerms, Vocabulary, with_misspelt_countries
+from embeddings.answer.headers import (
+    HeaderScores,
+    MetadataIndex,
+    QuestionTerms,
+    Vocabulary,
+    state_of_capital,
+    with_misspelt_countries,
+)
 from embeddings.answer.question import DateMention, QuestionInfo, dates_in, name_phrases, slashed, understand
 from embeddings.answer.quoting import choose_quote
 from embeddings.answer.ranking import Models, shipped_models
@@ -567,7 +574,11 @@ class SearchEngine:
             for t, w in zip(tokens, weights, strict=True)
             if t not in self.keywords.doc_freq and t not in terms.all_terms and t not in date_tokens
         )
-        absent = [p for p, name in zip(phrases, names, strict=True) if not name.found_in(self.corpus_vocabulary)]
+        absent = [
+            p
+            for p, name in zip(phrases, names, strict=True)
+            if not name.found_in(self.corpus_vocabulary) and not state_of_capital(p)  # "Baku" names Azerbaijan
+        ]
         return QuestionView(
             text=question,
             info=info,
@@ -901,6 +912,7 @@ class SearchEngine:
         return bool(wanted) and wanted <= self._header_tokens(doc)
 
     def _speaker_name_tokens(self, name: str) -> frozenset[str]:
+        name = state_of_capital(name) or name  # "what did Beijing say": China's statements
         tokens = set(self.tokenizer.names(name))
         # "South Korea" is its alias group ("Republic of Korea", "ROK", "Seoul"), not the word "south".
         groups = {t for t in tokens if "_" in t or t in self.tokenizer.group_tokens}
